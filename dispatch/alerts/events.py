@@ -1,0 +1,257 @@
+"""The append-only timeline: gapless, ordered event ids and a hash chain over every event.
+
+Appending locks the single `event_sequence` row until the transaction commits. That one lock
+gives three guarantees at once: event ids are assigned in commit order (so a console replaying
+`since=<id>` can never miss an event committed late), the hash chain has one well-defined
+predecessor per event, and several service processes on PostgreSQL never interleave. Append
+events last in a transaction, after any other row locks, so lock order is always alert then
+sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from dispatch.alerts.models import AlertEvent, EventSequence
+
+GENESIS_HASH = "0" * 64
+# Retention may redact an event's data; the chain covers the data's digest, which stays.
+REDACTED = {"_redacted": True}
+NOTIFY_CHANNEL = "dispatch_events"
+
+
+class EventType(StrEnum):
+    """Timeline event types; the live protocol sends them as they are."""
+
+    created = "alert.created"
+    resolved = "alert.resolved"
+    unresolved = "alert.unresolved"
+    duplicate = "alert.duplicate"
+    signal = "alert.signal"
+    handover = "alert.handover"
+    assigned = "alert.assigned"
+    acknowledged = "alert.acknowledged"
+    status = "alert.status"
+    note = "alert.note"
+    escalated = "alert.escalated"
+    escalation_started = "alert.escalation_started"
+    escalation_stopped = "alert.escalation_stopped"
+    notification = "alert.notification"
+    delivery = "alert.delivery"
+    updated = "alert.updated"
+    closed = "alert.closed"
+    reopened = "alert.reopened"
+    counselling = "alert.counselling"
+    followup = "alert.followup"
+    pii_viewed = "audit.pii_viewed"
+    pii_purged = "audit.pii_purged"
+    tip = "tip.event"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def data_digest(data: dict[str, Any]) -> str:
+    """SHA-256 of an event's data in canonical JSON."""
+    return hashlib.sha256(_canonical(data).encode()).hexdigest()
+
+
+def compute_hash(
+    *,
+    event_id: int,
+    alert_id: int | None,
+    type_: str,
+    at: datetime,
+    actor: str,
+    digest: str,
+    scope: str,
+    internal: bool,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over an event's content (its data by digest) and its predecessor's hash."""
+    payload = _canonical(
+        {
+            "id": event_id,
+            "alert_id": alert_id,
+            "type": type_,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "data": digest,
+            "scope": scope,
+            "internal": internal,
+            "prev": prev_hash,
+        }
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def ensure_sequence(session: Session) -> None:
+    """Create the sequence row if it is missing (first start)."""
+    if session.get(EventSequence, 1) is None:
+        session.add(EventSequence(id=1, last_id=0, last_hash=GENESIS_HASH))
+        session.flush()
+
+
+def append(
+    session: Session,
+    *,
+    alert_id: int | None,
+    type_: EventType | str,
+    at: datetime,
+    actor: str,
+    scope: str,
+    data: dict[str, Any] | None = None,
+    internal: bool = False,
+) -> AlertEvent:
+    """Append one event to the timeline inside the caller's transaction."""
+    row = session.execute(
+        sa.update(EventSequence)
+        .where(EventSequence.id == 1)  # type: ignore[arg-type]
+        .values(last_id=EventSequence.last_id + 1)
+        .returning(sa.column("last_id"), sa.column("last_hash"))
+    ).one()
+    event_id, prev_hash = int(row[0]), str(row[1])
+    # JSON round-trip so the hash covers exactly what the database will hand back.
+    clean = json.loads(_canonical(data or {}))
+    content_digest = data_digest(clean)
+    digest = compute_hash(
+        event_id=event_id,
+        alert_id=alert_id,
+        type_=str(type_),
+        at=at,
+        actor=actor,
+        digest=content_digest,
+        scope=scope,
+        internal=internal,
+        prev_hash=prev_hash,
+    )
+    session.execute(
+        sa.update(EventSequence)
+        .where(EventSequence.id == 1)  # type: ignore[arg-type]
+        .values(last_hash=digest)
+    )
+    event = AlertEvent(
+        id=event_id,
+        alert_id=alert_id,
+        type=str(type_),
+        at=at,
+        actor=actor,
+        data=clean,
+        data_digest=content_digest,
+        scope=scope,
+        internal=internal,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    session.add(event)
+    session.info.setdefault("event_types", []).append(
+        (event.type, str(clean.get("status", "")) if event.type == EventType.delivery else "")
+    )
+    if not internal and not session.info.get("events_appended"):
+        session.info["events_appended"] = True
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql":
+            # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
+            session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+    session.flush()
+    return event
+
+
+def last_event_id(session: Session) -> int:
+    """The id of the newest committed event (0 if none)."""
+    seq = session.get(EventSequence, 1)
+    return seq.last_id if seq else 0
+
+
+def events_after(
+    session: Session, *, after: int, up_to: int | None = None, limit: int = 1000
+) -> list[AlertEvent]:
+    """Events with id > after (and <= up_to), oldest first."""
+    query = select(AlertEvent).where(AlertEvent.id > after)
+    if up_to is not None:
+        query = query.where(AlertEvent.id <= up_to)
+    return list(session.exec(query.order_by(AlertEvent.id).limit(limit)).all())  # type: ignore[arg-type]
+
+
+def timeline(
+    session: Session, alert_id: int, *, include_internal: bool = False
+) -> list[AlertEvent]:
+    """An alert's events, oldest first."""
+    query = select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+    if not include_internal:
+        query = query.where(AlertEvent.internal == False)  # noqa: E712
+    return list(session.exec(query.order_by(AlertEvent.id)).all())  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first place the hash chain does not hold."""
+
+    event_id: int
+    reason: str
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> tuple[int, ChainBreak | None]:
+    """Walk every event in id order; return how many were checked and the first break."""
+    expected_prev = GENESIS_HASH
+    expected_id = 1
+    checked = 0
+    for event in _iter_events(session, batch):
+        if event.id != expected_id:
+            reason = (
+                f"event {expected_id} is missing (next present is {event.id})"
+                if event.id > expected_id
+                else f"unexpected event id {event.id}"
+            )
+            return checked, ChainBreak(expected_id if event.id > expected_id else event.id, reason)
+        if event.prev_hash != expected_prev:
+            return checked, ChainBreak(
+                event.id, "prev_hash does not match the previous event (row inserted or removed)"
+            )
+        if event.data != REDACTED and data_digest(event.data) != event.data_digest:
+            return checked, ChainBreak(event.id, "data does not match its digest (row altered)")
+        digest = compute_hash(
+            event_id=event.id,
+            alert_id=event.alert_id,
+            type_=event.type,
+            at=event.at,
+            actor=event.actor,
+            digest=event.data_digest,
+            scope=event.scope,
+            internal=event.internal,
+            prev_hash=event.prev_hash,
+        )
+        if digest != event.hash:
+            return checked, ChainBreak(event.id, "content does not match its hash (row altered)")
+        expected_prev = event.hash
+        expected_id += 1
+        checked += 1
+    seq = session.get(EventSequence, 1)
+    if seq is not None and (seq.last_id != checked or seq.last_hash != expected_prev):
+        return checked, ChainBreak(
+            checked + 1 if seq.last_id > checked else seq.last_id,
+            f"the chain ends at event {checked} but the sequence records {seq.last_id} "
+            "(trailing rows removed or sequence altered)",
+        )
+    return checked, None
+
+
+def _iter_events(session: Session, batch: int) -> Iterator[AlertEvent]:
+    after = 0
+    while True:
+        rows = events_after(session, after=after, limit=batch)
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+        session.expunge_all()

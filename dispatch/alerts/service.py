@@ -1,0 +1,770 @@
+"""Alert logic: intake, signals, resolution, lifecycle, listing. Routers stay thin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+import geo
+from dispatch.alerts import events
+from dispatch.alerts.events import EventType
+from dispatch.alerts.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertIn,
+    AlertStatus,
+    AlertSummary,
+    LocationIn,
+    LocationOut,
+    ManualAlertIn,
+    SignalIn,
+    StationRef,
+    StatusChange,
+    SubjectIn,
+    SubjectKey,
+)
+from dispatch.alerts.resolver import Located, Resolver
+from dispatch.auth.scope import Scope, merge_scope
+from dispatch.pii import PiiVault, label_for
+
+
+class NotFound(LookupError):
+    """No such alert, or not in the caller's scope (the two look the same on purpose)."""
+
+
+class Conflict(ValueError):
+    """The change is not allowed in the alert's current state; the message says why."""
+
+
+LIFECYCLE = [
+    AlertStatus.new,
+    AlertStatus.acknowledged,
+    AlertStatus.dispatched,
+    AlertStatus.en_route,
+    AlertStatus.on_scene,
+    AlertStatus.person_found,
+]
+STATUS_TIME_FIELD = {
+    AlertStatus.acknowledged: "acknowledged_at",
+    AlertStatus.dispatched: "dispatched_at",
+    AlertStatus.en_route: "en_route_at",
+    AlertStatus.on_scene: "on_scene_at",
+    AlertStatus.person_found: "person_found_at",
+}
+
+
+@dataclass
+class Intake:
+    """What intake did with one alert."""
+
+    alert: Alert
+    created: bool
+    linked_alerts: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------- views ----------
+
+
+def station_ref(alert: Alert) -> StationRef | None:
+    """The responsible station, or None while the alert waits in the state cell's queue."""
+    if not alert.station_id:
+        return None
+    return StationRef(
+        id=alert.station_id,
+        name=alert.station_name or alert.station_id,
+        district=alert.district or "",
+        circle=alert.circle,
+        range=alert.range_name,
+    )
+
+
+def summary(alert: Alert) -> AlertSummary:
+    """The alert without personal data: for lists and live events."""
+    assert alert.id is not None
+    location = None
+    if alert.lat is not None or alert.address:
+        location = LocationOut(
+            lat=alert.lat,
+            lon=alert.lon,
+            accuracy_m=alert.accuracy_m,
+            address=alert.address,
+            source=alert.location_source,
+        )
+    return AlertSummary(
+        id=alert.id,
+        category=alert.category,
+        status=AlertStatus(alert.status),
+        source=alert.source,
+        received_at=alert.received_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        station=station_ref(alert),
+        location=location,
+        subject_label=alert.subject_label,
+        resolution_method=alert.resolution_method,
+        escalation_level=alert.escalation_level,
+        updated_at=alert.updated_at,
+    )
+
+
+def timings(alert: Alert) -> dict[str, datetime | None]:
+    """Every lifecycle timestamp of the alert."""
+    names = [
+        "detected_at",
+        "received_at",
+        "resolved_at",
+        "acknowledged_at",
+        "dispatched_at",
+        "en_route_at",
+        "on_scene_at",
+        "person_found_at",
+        "contacted_at",
+        "closed_at",
+    ]
+    return {name: getattr(alert, name) for name in names}
+
+
+# ---------- intake ----------
+
+
+def _subject_record(subject: SubjectIn | None, region: str) -> tuple[dict[str, Any], list[str]]:
+    """The subject with phones normalised to E.164; invalid phones are kept with a reason."""
+    if subject is None:
+        return {}, []
+    record = subject.model_dump(exclude_none=True)
+    phones: list[str] = []
+    invalid: list[dict[str, str]] = []
+    warnings: list[str] = []
+    for position, raw in enumerate(subject.phones):
+        result = geo.normalize_phone(raw, region)
+        if result.e164:
+            if result.e164 not in phones:
+                phones.append(result.e164)
+        else:
+            invalid.append({"raw": raw, "error": result.error or "invalid"})
+            # The warning lands on the timeline: name the position, never the number itself.
+            warnings.append(f"subject.phones[{position}] ignored: {result.error}")
+    record["phones"] = phones
+    if invalid:
+        record["invalid_phones"] = invalid
+    record["emails"] = [e.strip() for e in subject.emails if e.strip()]
+    return record, warnings
+
+
+def _subject_digests(vault: PiiVault, record: dict[str, Any]) -> list[tuple[str, str]]:
+    digests = [("phone", vault.blind("phone", p)) for p in record.get("phones", [])]
+    digests += [("email", vault.blind("email", e)) for e in record.get("emails", [])]
+    if record.get("handle"):
+        digests.append(("handle", vault.blind("handle", str(record["handle"]))))
+    return digests
+
+
+def linked_alert_ids(session: Session, digests: list[str], *, exclude: int | None) -> list[int]:
+    """Earlier alerts about the same person (same phone, handle or e-mail), newest first."""
+    if not digests:
+        return []
+    rows = session.exec(
+        select(SubjectKey.alert_id).where(col(SubjectKey.digest).in_(digests)).distinct()
+    ).all()
+    return sorted({r for r in rows if r != exclude}, reverse=True)
+
+
+def _location_hint(session: Session, linked: list[int]) -> Alert | None:
+    """The newest linked alert whose person was found or contacted at a known position."""
+    if not linked:
+        return None
+    return session.exec(
+        select(Alert)
+        .where(col(Alert.id).in_(linked))
+        .where(col(Alert.lat).is_not(None))
+        .where(
+            sa.or_(
+                col(Alert.person_found_at).is_not(None),
+                col(Alert.on_scene_at).is_not(None),
+                col(Alert.contacted_at).is_not(None),
+            )
+        )
+        .order_by(col(Alert.received_at).desc())
+        .limit(1)
+    ).first()
+
+
+def _apply_station(
+    alert: Alert, station: geo.Station | None, resolver: Resolver, now: datetime
+) -> None:
+    if station is None:
+        return
+    alert.station_id = station.id
+    alert.station_name = station.name
+    alert.circle = station.circle
+    alert.district = station.district
+    alert.range_name = station.range
+    alert.resolved_at = alert.resolved_at or now
+    alert.scope = merge_scope(alert.scope, resolver.tokens(station))
+
+
+def _locate(resolver: Resolver, location: LocationIn | None) -> Located:
+    if location is None:
+        return Located(station=None, method="none", candidates=[])
+    return resolver.resolve(
+        lat=location.lat,
+        lon=location.lon,
+        accuracy_m=location.accuracy_m,
+        address=location.address,
+        source=location.source.value if location.source else None,
+    )
+
+
+def _extra_fields(model: Any) -> dict[str, Any]:
+    return dict(model.model_extra or {})
+
+
+def ingest(
+    *,
+    session: Session,
+    partner_id: int | None,
+    payload: AlertIn,
+    raw_body: bytes,
+    received_at: datetime,
+    resolver: Resolver,
+    vault: PiiVault,
+    actor: str,
+    phone_region: str = "IN",
+) -> Intake:
+    """Store a partner alert with its timeline; a repeated external_id returns the first one."""
+    existing = _find_existing(session, partner_id, payload.external_id)
+    if existing is not None:
+        return Intake(alert=existing, created=False)
+    located = _locate(resolver, payload.location)
+    record, warnings = _subject_record(payload.subject, phone_region)
+    warnings += located.warnings
+    digests = _subject_digests(vault, record)
+    linked = linked_alert_ids(session, [d for _, d in digests], exclude=None)
+    hint = None
+    if located.lat is None and located.station is None:
+        hint = _location_hint(session, linked)
+        if hint is not None and hint.lat is not None and hint.lon is not None:
+            located = resolver.resolve(
+                lat=hint.lat,
+                lon=hint.lon,
+                accuracy_m=hint.accuracy_m,
+                address=None,
+                source="history",
+            )
+            located.method = "history" if located.station else located.method
+            warnings.append(
+                f"location taken from alert {hint.id}, where the person was found before"
+            )
+
+    extra = _extra_fields(payload)
+    for name, part in (
+        ("subject", payload.subject),
+        ("content", payload.content),
+        ("location", payload.location),
+    ):
+        if part is not None and part.model_extra:
+            extra[name] = dict(part.model_extra)
+    address = payload.location.address if payload.location else None
+    alert = Alert(
+        partner_id=partner_id,
+        external_id=payload.external_id,
+        source="partner",
+        category=payload.category.value,
+        status=AlertStatus.new.value,
+        detected_at=payload.detected_at,
+        received_at=received_at,
+        updated_at=received_at,
+        resolution_method=located.method,
+        candidates=located.candidates,
+        lat=located.lat,
+        lon=located.lon,
+        accuracy_m=located.accuracy_m,
+        address=address,
+        location_source=located.source,
+        subject_sealed=vault.seal(record) if record else "",
+        subject_label=label_for(record.get("name"), record.get("handle")),
+        content_sealed=vault.seal(payload.content.model_dump(exclude_none=True))
+        if payload.content
+        else "",
+        platform=payload.content.platform if payload.content else None,
+        extra=extra,
+        raw_body_sealed=vault.seal_bytes(raw_body),
+        escalation_due_at=received_at,
+    )
+    _apply_station(alert, located.station, resolver, received_at)
+    try:
+        with session.begin_nested():
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        # A concurrent retry of the same external_id won the unique constraint.
+        session.rollback()
+        existing = _find_existing(session, partner_id, payload.external_id)
+        if existing is None:
+            raise
+        return Intake(alert=existing, created=False)
+    assert alert.id is not None
+    for kind, digest in digests:
+        session.add(SubjectKey(alert_id=alert.id, kind=kind, digest=digest))
+    _record_creation(session, alert, located, linked, warnings, actor, received_at)
+    session.commit()
+    return Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings)
+
+
+def _find_existing(session: Session, partner_id: int | None, external_id: str) -> Alert | None:
+    if partner_id is None:
+        return None
+    return session.exec(
+        select(Alert).where(Alert.partner_id == partner_id).where(Alert.external_id == external_id)
+    ).first()
+
+
+def _record_creation(
+    session: Session,
+    alert: Alert,
+    located: Located,
+    linked: list[int],
+    warnings: list[str],
+    actor: str,
+    now: datetime,
+) -> None:
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.created,
+        at=now,
+        actor=actor,
+        scope=alert.scope,
+        data={
+            "category": alert.category,
+            "source": alert.source,
+            "linked_alerts": linked,
+            "warnings": warnings,
+        },
+    )
+    if located.station is not None:
+        events.append(
+            session,
+            alert_id=alert.id,
+            type_=EventType.resolved,
+            at=now,
+            actor="system",
+            scope=alert.scope,
+            data={
+                "station_id": located.station.id,
+                "station": located.station.name,
+                "method": located.method,
+                "candidates": located.candidates[:5],
+            },
+        )
+    else:
+        events.append(
+            session,
+            alert_id=alert.id,
+            type_=EventType.unresolved,
+            at=now,
+            actor="system",
+            scope=alert.scope,
+            data={"reason": "no station for this location; waiting in the state cell queue"},
+        )
+
+
+def add_signal(
+    *,
+    session: Session,
+    alert: Alert,
+    signal: SignalIn,
+    resolver: Resolver,
+    vault: PiiVault,
+    now: datetime,
+    actor: str,
+) -> tuple[Alert, bool]:
+    """Record a new location fix or content; a position in another area hands the alert over."""
+    if alert.status == AlertStatus.closed:
+        raise Conflict("the alert is closed; signals are accepted only for open alerts")
+    handover = False
+    data: dict[str, Any] = {}
+    previous = station_ref(alert)
+    if signal.location is not None:
+        located = _locate(resolver, signal.location)
+        if located.lat is not None:
+            alert.lat, alert.lon = located.lat, located.lon
+            alert.accuracy_m = located.accuracy_m
+            alert.location_source = located.source
+        if signal.location.address:
+            alert.address = signal.location.address
+        data["location"] = {
+            "lat": located.lat,
+            "lon": located.lon,
+            "accuracy_m": located.accuracy_m,
+            "source": located.source,
+            "station_id": located.station.id if located.station else None,
+            "method": located.method,
+        }
+        if located.station is not None and located.station.id != alert.station_id:
+            handover = True
+            alert.candidates = located.candidates
+            alert.resolution_method = located.method
+            _apply_station(alert, located.station, resolver, now)
+    if signal.content is not None:
+        content = content_of(alert, vault)
+        updates = list(content.get("updates", []))
+        updates.append({"at": now.isoformat(), **signal.content.model_dump(exclude_none=True)})
+        content["updates"] = updates
+        alert.content_sealed = vault.seal(content)
+        data["content"] = True
+    if signal.detected_at is not None:
+        data["detected_at"] = signal.detected_at.isoformat()
+    alert.updated_at = now
+    _touch_escalation(alert, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.signal,
+        at=now,
+        actor=actor,
+        scope=alert.scope,
+        data=data,
+    )
+    if handover:
+        assert alert.station_id is not None
+        events.append(
+            session,
+            alert_id=alert.id,
+            type_=EventType.handover,
+            at=now,
+            actor="system",
+            scope=alert.scope,
+            data={
+                "from": previous.model_dump() if previous else None,
+                "to": station_ref(alert).model_dump(),  # type: ignore[union-attr]
+            },
+        )
+    session.commit()
+    return alert, handover
+
+
+def manual_intake(
+    *,
+    session: Session,
+    body: ManualAlertIn,
+    resolver: Resolver,
+    vault: PiiVault,
+    now: datetime,
+    actor: str,
+    phone_region: str = "IN",
+) -> Intake:
+    """An alert entered by a state-cell operator from a phone call or e-mail."""
+    located = _locate(resolver, body.location)
+    if body.station_id:
+        try:
+            station = resolver.station(body.station_id)
+        except KeyError as exc:
+            raise ValueError(f"unknown station_id {body.station_id!r}") from exc
+        located = Located(
+            station=station,
+            method="manual",
+            candidates=located.candidates,
+            lat=located.lat,
+            lon=located.lon,
+            accuracy_m=located.accuracy_m,
+            source=located.source,
+            warnings=located.warnings,
+        )
+    record, warnings = _subject_record(body.subject, phone_region)
+    digests = _subject_digests(vault, record)
+    linked = linked_alert_ids(session, [d for _, d in digests], exclude=None)
+    alert = Alert(
+        source="manual",
+        category=body.category.value,
+        received_at=now,
+        updated_at=now,
+        resolution_method=located.method,
+        candidates=located.candidates,
+        lat=located.lat,
+        lon=located.lon,
+        accuracy_m=located.accuracy_m,
+        address=body.location.address if body.location else None,
+        location_source=located.source,
+        subject_sealed=vault.seal(record) if record else "",
+        subject_label=label_for(record.get("name"), record.get("handle")),
+        content_sealed=vault.seal(body.content.model_dump(exclude_none=True))
+        if body.content
+        else "",
+        platform=body.content.platform if body.content else None,
+        extra={"reported_by": body.reported_by, "notes": body.notes},
+        raw_body_sealed=vault.seal_bytes(body.model_dump_json().encode()),
+        escalation_due_at=now,
+    )
+    _apply_station(alert, located.station, resolver, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    for kind, digest in digests:
+        session.add(SubjectKey(alert_id=alert.id, kind=kind, digest=digest))
+    _record_creation(session, alert, located, linked, warnings + located.warnings, actor, now)
+    session.commit()
+    return Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings)
+
+
+# ---------- reading ----------
+
+
+def get_or_404(*, session: Session, alert_id: int, scope: Scope, lock: bool = False) -> Alert:
+    """The alert if it exists and the user may see it; NotFound otherwise."""
+    query = select(Alert).where(Alert.id == alert_id)
+    if lock:
+        query = query.with_for_update()
+    alert = session.exec(query).first()
+    if alert is None or not scope.sees(alert.scope):
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def list_alerts(
+    *,
+    session: Session,
+    scope: Scope,
+    status: list[str] | None = None,
+    open_only: bool = False,
+    station_id: str | None = None,
+    unresolved: bool = False,
+    since: datetime | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Alert]:
+    """Alerts the user may see, newest first, with filters."""
+    query = select(Alert)
+    pattern = scope.sql_pattern()
+    if pattern is not None:
+        query = query.where(col(Alert.scope).like(pattern, escape="\\"))
+    if status:
+        query = query.where(col(Alert.status).in_(status))
+    elif open_only:
+        query = query.where(col(Alert.status).in_(OPEN_STATUSES))
+    if station_id:
+        query = query.where(Alert.station_id == station_id)
+    if unresolved:
+        query = query.where(col(Alert.station_id).is_(None))
+    if since is not None:
+        query = query.where(Alert.received_at >= since)
+    if before_id is not None:
+        query = query.where(col(Alert.id) < before_id)
+    query = query.order_by(col(Alert.id).desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
+def subject_of(alert: Alert, vault: PiiVault) -> dict[str, Any]:
+    """The decrypted subject (empty once purged by retention)."""
+    value = vault.open(alert.subject_sealed)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def content_of(alert: Alert, vault: PiiVault) -> dict[str, Any]:
+    """The decrypted content (empty once purged by retention)."""
+    value = vault.open(alert.content_sealed)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def raw_body_of(alert: Alert, vault: PiiVault) -> bytes:
+    """The verbatim body the partner sent."""
+    return vault.open_bytes(alert.raw_body_sealed)
+
+
+def record_pii_view(
+    *, session: Session, alert: Alert, viewer: str, now: datetime, what: str
+) -> None:
+    """Viewing personal data is itself an audit event, with the viewer."""
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.pii_viewed,
+        at=now,
+        actor=viewer,
+        scope=alert.scope,
+        data={"what": what},
+        internal=True,
+    )
+    session.commit()
+
+
+# ---------- working an alert ----------
+
+
+def _touch_escalation(alert: Alert, now: datetime) -> None:
+    # Any lifecycle change asks the escalation engine to re-evaluate this alert once.
+    if alert.status != AlertStatus.closed:
+        alert.escalation_due_at = now
+    alert.escalation_fence += 1
+
+
+def acknowledge(
+    *, session: Session, alert: Alert, by: str, now: datetime, via: str = "console"
+) -> bool:
+    """Acknowledge on behalf of an officer; False (and no change) if already acknowledged."""
+    if alert.acknowledged_at is not None:
+        return False
+    if alert.status == AlertStatus.closed:
+        raise Conflict("the alert is closed")
+    alert.acknowledged_at = now
+    alert.acknowledged_by = by
+    if alert.status == AlertStatus.new:
+        alert.status = AlertStatus.acknowledged.value
+    alert.updated_at = now
+    _touch_escalation(alert, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.acknowledged,
+        at=now,
+        actor=by,
+        scope=alert.scope,
+        data={"via": via, "level": alert.escalation_level},
+    )
+    session.commit()
+    return True
+
+
+def change_status(
+    *, session: Session, alert: Alert, change: StatusChange, by: str, now: datetime
+) -> Alert:
+    """Move the alert forward along its lifecycle; Conflict explains an illegal move."""
+    target = change.status
+    current = AlertStatus(alert.status)
+    if target == AlertStatus.closed:
+        raise Conflict("closing needs an outcome: use POST /api/v1/alerts/{id}/close")
+    if current == AlertStatus.closed:
+        raise Conflict("the alert is closed; a supervisor must reopen it first")
+    if target == AlertStatus.new:
+        raise Conflict("an alert cannot go back to new")
+    if target == AlertStatus.acknowledged:
+        if not acknowledge(session=session, alert=alert, by=by, now=now):
+            raise Conflict(f"the alert is already {current.value}")
+        return alert
+    if current == AlertStatus.new:
+        raise Conflict(f"acknowledge the alert before moving it to {target.value}")
+    if LIFECYCLE.index(target) <= LIFECYCLE.index(current):
+        raise Conflict(
+            f"cannot go from {current.value} to {target.value}: status only moves forward"
+        )
+    if target == AlertStatus.dispatched and not (change.team or alert.team):
+        raise Conflict("dispatched needs the team that was sent")
+    alert.status = target.value
+    setattr(alert, STATUS_TIME_FIELD[target], now)
+    if change.team:
+        alert.team = change.team
+    if change.vehicle:
+        alert.vehicle = change.vehicle
+    if target == AlertStatus.person_found and alert.contacted_at is None:
+        alert.contacted_at = now
+    alert.updated_at = now
+    _touch_escalation(alert, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    data: dict[str, Any] = {"from": current.value, "to": target.value}
+    for key in ("team", "vehicle", "note"):
+        value = getattr(change, key)
+        if value:
+            data[key] = value
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.status,
+        at=now,
+        actor=by,
+        scope=alert.scope,
+        data=data,
+    )
+    session.commit()
+    return alert
+
+
+def add_note(*, session: Session, alert: Alert, text: str, by: str, now: datetime) -> None:
+    """A free-text note on the timeline (any alert, open or closed)."""
+    assert alert.id is not None
+    alert.updated_at = now
+    session.add(alert)
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.note,
+        at=now,
+        actor=by,
+        scope=alert.scope,
+        data={"text": text},
+    )
+    session.commit()
+
+
+def assign_station(
+    *,
+    session: Session,
+    alert: Alert,
+    station_id: str,
+    reason: str | None,
+    resolver: Resolver,
+    by: str,
+    now: datetime,
+) -> Alert:
+    """Route an alert to a station by hand (state cell), e.g. from the unresolved queue."""
+    if alert.status == AlertStatus.closed:
+        raise Conflict("the alert is closed")
+    try:
+        station = resolver.station(station_id)
+    except KeyError as exc:
+        raise ValueError(f"unknown station_id {station_id!r}") from exc
+    previous = station_ref(alert)
+    was_unresolved = alert.station_id is None
+    _apply_station(alert, station, resolver, now)
+    alert.resolution_method = "manual"
+    alert.updated_at = now
+    _touch_escalation(alert, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=EventType.assigned if was_unresolved else EventType.handover,
+        at=now,
+        actor=by,
+        scope=alert.scope,
+        data={
+            "from": previous.model_dump() if previous else None,
+            "to": station_ref(alert).model_dump(),  # type: ignore[union-attr]
+            "reason": reason,
+        },
+    )
+    session.commit()
+    return alert
+
+
+def subject_keys(session: Session, alert_id: int) -> list[SubjectKey]:
+    """The blind-index keys of an alert's subject."""
+    return list(session.exec(select(SubjectKey).where(SubjectKey.alert_id == alert_id)).all())
+
+
+def alerts_by_ids(session: Session, ids: list[int]) -> list[Alert]:
+    """Alerts with these ids, newest first."""
+    if not ids:
+        return []
+    return list(
+        session.exec(
+            select(Alert).where(col(Alert.id).in_(ids)).order_by(col(Alert.id).desc())
+        ).all()
+    )

@@ -1,0 +1,181 @@
+"""Passwords, bearer tokens, partner keys and signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from dispatch.auth.models import STATE_WIDE_ROLES, Partner, PartnerCredentials, Role, User
+from dispatch.config import Settings
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash when the user is unknown keeps login timing uniform.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+TOKEN_ALGORITHM = "HS256"  # noqa: S105
+
+
+class AuthError(Exception):
+    """Credentials were refused; the message is safe to show."""
+
+
+class UserExists(ValueError):
+    """A user with that username already exists."""
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True if the password matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def validate_unit(role: Role, unit: str | None) -> str | None:
+    """Check that a role has a unit when it needs one; state-wide roles have none."""
+    if role in STATE_WIDE_ROLES:
+        if unit:
+            raise ValueError(f"role {role} is state-wide and takes no unit")
+        return None
+    if not unit or not unit.strip():
+        raise ValueError(f"role {role} needs a unit (station id, circle, district or range)")
+    if "|" in unit:
+        raise ValueError("a unit name cannot contain '|'")
+    return unit.strip()
+
+
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    unit: str | None,
+    now: datetime,
+    full_name: str = "",
+    phone: str | None = None,
+    language: str = "en",
+) -> User:
+    """Add a user; raises UserExists or ValueError for bad input."""
+    if len(password) < 8:
+        raise ValueError("password must be at least 8 characters")
+    unit = validate_unit(role, unit)
+    if session.exec(select(User).where(User.username == username)).first():
+        raise UserExists(f"user {username!r} already exists")
+    user = User(
+        username=username,
+        full_name=full_name,
+        password_hash=hash_password(password),
+        role=role.value,
+        unit=unit,
+        phone=phone,
+        language=language,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, now: datetime, settings: Settings
+) -> User:
+    """Check a login; counts failures and locks the account after too many."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise AuthError("incorrect username or password")
+    if user.locked_until is not None and user.locked_until > now:
+        raise AuthError("account locked after repeated failed logins; try again later")
+    if not user.active or not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        session.add(user)
+        session.commit()
+        raise AuthError("incorrect username or password")
+    if user.failed_logins or user.locked_until:
+        user.failed_logins = 0
+        user.locked_until = None
+        session.add(user)
+        session.commit()
+    return user
+
+
+def issue_token(*, user: User, settings: Settings, now: datetime) -> tuple[str, int]:
+    """A signed bearer token for the user and its lifetime in seconds."""
+    ttl = settings.token_ttl_minutes * 60
+    claims = {
+        "sub": str(user.id),
+        "role": user.role,
+        "unit": user.unit,
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + ttl,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=TOKEN_ALGORITHM), ttl
+
+
+def user_from_token(*, session: Session, token: str, settings: Settings, now: datetime) -> User:
+    """The active user a bearer token names; AuthError if invalid or expired."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[TOKEN_ALGORITHM],
+            options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError("invalid token") from exc
+    # Expiry is checked against the injected clock so tests and drills can move time.
+    if int(claims["exp"]) <= int(now.timestamp()):
+        raise AuthError("token expired")
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.active:
+        raise AuthError("invalid token")
+    return user
+
+
+def create_partner(*, session: Session, name: str, now: datetime) -> PartnerCredentials:
+    """Register a partner platform; the key and secret are returned once."""
+    if session.exec(select(Partner).where(Partner.name == name)).first():
+        raise ValueError(f"partner {name!r} already exists")
+    creds = PartnerCredentials(
+        name=name, api_key="pk_" + secrets.token_urlsafe(24), secret=secrets.token_urlsafe(32)
+    )
+    session.add(Partner(name=name, api_key=creds.api_key, secret=creds.secret, created_at=now))
+    session.flush()
+    return creds
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The X-Signature header value a partner sends for this body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def authenticate_partner(
+    *, session: Session, api_key: str | None, signature: str | None, body: bytes
+) -> Partner:
+    """The partner whose key and HMAC signature match the raw body; AuthError otherwise."""
+    if not api_key:
+        raise AuthError("missing X-Api-Key header")
+    if not signature:
+        raise AuthError("missing X-Signature header")
+    partner = session.exec(select(Partner).where(Partner.api_key == api_key)).first()
+    if partner is None or not partner.active:
+        raise AuthError("unknown API key")
+    expected = sign_body(partner.secret, body)
+    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+        raise AuthError("bad signature: expected sha256=<hex HMAC-SHA256 of the raw body>")
+    return partner

@@ -1,0 +1,83 @@
+// The console's WebSocket: hello, replay from the last seen id after any reconnect, heartbeats.
+export class LiveClient {
+  constructor({ token, onEvent, onState, onHello, onAuthLost }) {
+    this.token = token;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.onHello = onHello;
+    this.onAuthLost = onAuthLost;
+    this.cursor = null; // the last event id accounted for; null until the first hello
+    this.ws = null;
+    this.retry = 0;
+    this.heartbeatS = 20;
+    this.lastMessage = 0;
+    this.stopped = false;
+    this.watchdog = setInterval(() => this.check(), 1000);
+  }
+
+  connect() {
+    if (this.stopped) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(this.token)}`;
+    if (this.cursor !== null) url += `&since=${this.cursor}`;
+    this.onState(this.cursor === null ? 'connecting' : 'reconnecting');
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = (msg) => this.receive(JSON.parse(msg.data));
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (ev.code === 4401) { this.onState('offline'); this.onAuthLost(); return; }
+      this.onState('reconnecting');
+      // Back off gently: a phone on a weak network should not hammer the server.
+      const delay = Math.min(5000, 300 * 2 ** this.retry++);
+      setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  receive(msg) {
+    this.lastMessage = Date.now();
+    switch (msg.type) {
+      case 'hello':
+        this.retry = 0;
+        this.heartbeatS = msg.heartbeat_s || 20;
+        this.cursor = msg.cursor;
+        this.onState('live');
+        this.onHello(msg);
+        return;
+      case 'ping':
+        this.send({ type: 'pong' });
+        return;
+      case 'pong':
+      case 'synced':
+        return;
+      default:
+        if (typeof msg.id === 'number') {
+          if (this.cursor !== null && msg.id <= this.cursor) return; // never apply twice
+          this.cursor = msg.id;
+        }
+        this.onEvent(msg);
+    }
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  // A connection that went silent (no ping for 2.5 heartbeats) is dead even if the socket
+  // has not noticed: drop it and reconnect with since=<cursor>.
+  check() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.lastMessage > this.heartbeatS * 2500) {
+      const ws = this.ws;
+      ws.onclose({ code: 4408 });
+      ws.close();
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    clearInterval(this.watchdog);
+    if (this.ws) { const ws = this.ws; this.ws = null; ws.close(); }
+  }
+}

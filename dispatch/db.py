@@ -1,0 +1,189 @@
+"""Database access: engine set-up, the session dependency, and sessions for jobs."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, SQLModel
+
+from dispatch.config import Settings
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain postgresql:// URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """One engine, its session factory, and the callbacks run after event-bearing commits."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self._commit_listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        if self.is_sqlite:
+            self.engine: Engine = sa.create_engine(
+                self.url,
+                echo=echo,
+                connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+                pool_size=pool_size,
+                max_overflow=20,
+            )
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        else:
+            self.engine = sa.create_engine(
+                self.url,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=20,
+                pool_timeout=5,
+            )
+        self.session_factory = sessionmaker(
+            bind=self.engine, class_=Session, expire_on_commit=False, info={"database": self}
+        )
+
+    def create_all(self) -> None:
+        """Create every table that does not exist yet (tests, first run)."""
+        import dispatch.models  # noqa: F401 - registers every table on the metadata
+
+        SQLModel.metadata.create_all(self.engine)
+        from dispatch.alerts import events
+
+        with self.session() as session:
+            events.ensure_sequence(session)
+            session.commit()
+
+    def session(self) -> Session:
+        """A new session bound to this database."""
+        return self.session_factory()
+
+    def on_events_committed(self, listener: Callable[[], None]) -> None:
+        """Call listener after every commit that appended timeline events."""
+        with self._lock:
+            self._commit_listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling listener."""
+        with self._lock:
+            if listener in self._commit_listeners:
+                self._commit_listeners.remove(listener)
+
+    def notify_committed(self) -> None:
+        """Run the after-commit listeners (the live hub's doorbell)."""
+        with self._lock:
+            listeners = list(self._commit_listeners)
+        for listener in listeners:
+            listener()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    # SQLite has one writer: taking the write lock up front avoids the "database is locked"
+    # failure of a read transaction that later tries to write (WAL snapshot conflict).
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    committed = session.info.pop("event_types", None)
+    if committed:
+        from dispatch import metrics
+
+        failures = sum(1 for _, status in committed if status in metrics.FAILED_DELIVERY_STATUSES)
+        metrics.record_committed_events(Counter(t for t, _ in committed), failures)
+    if session.info.pop("events_appended", False):
+        database = session.info.get("database")
+        if isinstance(database, Database):
+            database.notify_committed()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("events_appended", None)
+    session.info.pop("event_types", None)
+
+
+def get_database(request: Request) -> Database:
+    """The application's database."""
+    database: Database = request.app.state.database
+    return database
+
+
+def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A session for one request, closed afterwards."""
+    with database.session() as session:
+        yield session
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@contextmanager
+def session_scope(database: Database) -> Iterator[Session]:
+    """A session for a job: commits on success, rolls back on error."""
+    session = database.session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def database_from_settings(settings: Settings) -> Database:
+    """Build the Database for these settings."""
+    return Database(settings.database_url)

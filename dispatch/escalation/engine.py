@@ -1,0 +1,596 @@
+"""The escalation driver: one run does one step for one alert, exactly once.
+
+A run locks the alert row, checks the fencing token the run was scheduled with and that the
+step is due, does the step (messages through the notifier, then timeline events last), and
+stores the next deadline with a new token in a conditional UPDATE. Only after the commit is
+the next timer scheduled. Any number of processes, timers and sweeps can race for a step:
+the row lock and the token let exactly one of them fire it.
+
+The chain snapshot on the alert (`Alert.escalation_chain`) carries the runtime state under
+"state": the level fired last and when, when the next level is due, the station it was paged
+for, whether acknowledgement stopped it, and the stall escalations already fired.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from dispatch.alerts import events
+from dispatch.alerts.events import EventType
+from dispatch.alerts.models import Alert, AlertStatus
+from dispatch.clock import Clock, utc
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.escalation import service as escalation_service
+from dispatch.escalation.messages import Reason, Texts, alert_link, alert_texts
+from dispatch.escalation.models import POST_LABEL, Post
+from dispatch.escalation.policy import Policy, PolicyChannel, snapshot
+from dispatch.notify import service as notify_service
+from dispatch.notify.provider import Channel, Provider
+
+log = logging.getLogger(__name__)
+
+# Set while the engine commits, so the commit listener does not wake the sweeper for the
+# engine's own events (it would spin).
+engine_thread = threading.local()
+
+
+class Step(StrEnum):
+    """What a run can do; `HANDLERS` maps each to its function."""
+
+    start = "start"  # copy the chain onto the alert, page level 0
+    escalate = "escalate"  # unacknowledged past the deadline: page the next level
+    repeat = "repeat"  # past the last level: page it again
+    handover = "handover"  # another station took the alert: page its SHO from level 0
+    stop = "stop"  # acknowledged or closed: record that the chain stopped
+    stall_en_route = "stall_en_route"  # acknowledged, nobody en route in time
+    stall_on_scene = "stall_on_scene"  # acknowledged, nobody on scene in time
+    idle = "idle"  # nothing more will be due
+
+
+@dataclass
+class Outcome:
+    """What one run did."""
+
+    alert_id: int
+    step: Step | None  # None: skipped (stale token, not due, gone, locked elsewhere)
+    level: int | None = None
+    due_at: datetime | None = None
+    fence: int | None = None
+    skipped: str | None = None
+
+
+class Scheduler(Protocol):
+    """The part of APScheduler the engine uses (absent in tests that drive time by hand)."""
+
+    def add_job(self, func: Callable[..., Any], trigger: str, **kwargs: Any) -> Any: ...
+
+    def remove_job(self, job_id: str) -> None: ...
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _time(value: Any) -> datetime | None:
+    return utc(datetime.fromisoformat(value)) if value else None
+
+
+@dataclass
+class Run:
+    """One step in progress: the locked alert, a working copy of its chain, pending events."""
+
+    session: Session
+    alert: Alert
+    chain: dict[str, Any]
+    now: datetime
+    engine: Engine
+    events: list[tuple[EventType, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The runtime part of the chain."""
+        state: dict[str, Any] = self.chain.setdefault("state", {})
+        return state
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The snapshot's levels."""
+        steps: list[dict[str, Any]] = self.chain["steps"]
+        return steps
+
+    def seconds(self, value: float) -> timedelta:
+        """A policy duration, divided by the drill speed."""
+        return timedelta(seconds=self.engine.settings.scaled(value))
+
+
+class Engine:
+    """Runs escalation steps against the database; the scheduler is optional."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clock: Clock,
+        settings: Settings,
+        policy: Policy,
+        notifier: Provider,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.settings = settings
+        self.policy = policy
+        self.notifier = notifier
+        self.scheduler = scheduler
+        self.stopping = threading.Event()
+
+    # ---------- driving ----------
+
+    def run_step(
+        self,
+        alert_id: int,
+        fence: int | None,
+        now: datetime | None = None,
+        *,
+        skip_locked: bool = False,
+    ) -> Outcome:
+        """Do the step due for one alert if `fence` still matches (None: a sweep, any token)."""
+        now = now or self.clock.now()
+        engine_thread.quiet = True
+        try:
+            with self.database.session() as session:
+                outcome, schedule = self._run_locked(session, alert_id, fence, now, skip_locked)
+        finally:
+            engine_thread.quiet = False
+        if schedule and outcome.skipped == "not due":
+            # Woken before the deadline by our clock: set the timer again, unless the timer's
+            # own (wall) clock says it has passed (an injected clock): the sweeper covers it.
+            schedule = outcome.due_at is not None and outcome.due_at > datetime.now(UTC)
+        if schedule:
+            self.schedule(alert_id, outcome.due_at, outcome.fence)
+        return outcome
+
+    def _run_locked(
+        self, session: Session, alert_id: int, fence: int | None, now: datetime, skip_locked: bool
+    ) -> tuple[Outcome, bool]:
+        query = select(Alert).where(Alert.id == alert_id).with_for_update(skip_locked=skip_locked)
+        alert = session.exec(query).first()
+        if alert is None:
+            session.rollback()
+            return Outcome(alert_id, None, skipped="gone or locked"), False
+        if fence is not None and alert.escalation_fence != fence:
+            session.rollback()
+            return Outcome(alert_id, None, fence=alert.escalation_fence, skipped="stale"), False
+        due = alert.escalation_due_at
+        if due is None or due > now:
+            session.rollback()
+            # A timer that woke a little early: set it again for the stored deadline.
+            outcome = Outcome(alert_id, None, due_at=due, fence=alert.escalation_fence)
+            outcome.skipped = "not due"
+            return outcome, due is not None
+        run = Run(
+            session=session,
+            alert=alert,
+            chain=copy.deepcopy(alert.escalation_chain) if alert.escalation_chain else {},
+            now=now,
+            engine=self,
+        )
+        step, at = plan(alert, run.chain or None, now, self.settings)
+        if at is not None and at <= now:
+            HANDLERS[step](run)
+            done: Step = step
+        else:
+            done = Step.idle
+        next_step, next_at = plan(alert, run.chain or None, now, self.settings)
+        del next_step
+        old_fence = alert.escalation_fence
+        level = int(run.state.get("level", 0)) if run.chain else alert.escalation_level
+        result = session.execute(
+            sa.update(Alert)
+            .where(col(Alert.id) == alert_id, col(Alert.escalation_fence) == old_fence)
+            .values(
+                escalation_level=max(level, 0),
+                escalation_due_at=next_at,
+                escalation_fence=old_fence + 1,
+                escalation_chain=run.chain or None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 1) != 1:
+            session.rollback()
+            return Outcome(alert_id, None, skipped="stale"), False
+        for type_, data in run.events:
+            events.append(
+                session,
+                alert_id=alert_id,
+                type_=type_,
+                at=now,
+                actor="escalation",
+                scope=alert.scope,
+                data=data,
+            )
+        session.commit()
+        return Outcome(alert_id, done, level, next_at, old_fence + 1), True
+
+    def run_due(
+        self, now: datetime | None = None, *, budget_s: float | None = None
+    ) -> list[Outcome]:
+        """Run every step that is due (the sweeper; tests call it after moving the clock)."""
+        now = now or self.clock.now()
+        budget = budget_s if budget_s is not None else self.settings.escalation_sweep_budget_s
+        started = self.clock.now()
+        outcomes: list[Outcome] = []
+        workers = 1 if self.database.is_sqlite else self.settings.escalation_workers
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        try:
+            while not self.stopping.is_set():
+                ids = self.due_ids(now, limit=500)
+                if not ids:
+                    break
+                if pool is not None:
+                    batch = list(
+                        pool.map(lambda i: self.run_step(i, None, now, skip_locked=True), ids)
+                    )
+                else:
+                    batch = [self.run_step(i, None, now, skip_locked=True) for i in ids]
+                outcomes += batch
+                if not any(o.step is not None for o in batch):
+                    break  # what is left is locked by another process, which will run it
+                if (self.clock.now() - started).total_seconds() > budget:
+                    break
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return outcomes
+
+    def due_ids(self, now: datetime, *, limit: int) -> list[int]:
+        """Alerts whose next step is due, the most overdue first."""
+        with self.database.session() as session:
+            rows = session.exec(
+                select(Alert.id)
+                .where(col(Alert.escalation_due_at).is_not(None))
+                .where(col(Alert.escalation_due_at) <= now)
+                .order_by(col(Alert.escalation_due_at))
+                .limit(limit)
+            ).all()
+        return [int(r) for r in rows if r is not None]
+
+    def schedule(self, alert_id: int, due_at: datetime | None, fence: int | None) -> None:
+        """Set (or clear) the alert's timer; the database stays the truth if this is lost."""
+        if self.scheduler is None or self.stopping.is_set():
+            return
+        job_id = f"escalation:{alert_id}"
+        try:
+            if due_at is None:
+                self.scheduler.remove_job(job_id)
+                return
+            self.scheduler.add_job(
+                self.run_step,
+                "date",
+                run_date=due_at,
+                args=[alert_id, fence],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+        except Exception as exc:  # JobLookupError, or a scheduler shutting down
+            log.debug("timer for alert %s not changed: %s", alert_id, type(exc).__name__)
+
+    # ---------- paging ----------
+
+    def fire_level(
+        self,
+        run: Run,
+        level: int,
+        reason: Reason,
+        event_type: EventType = EventType.escalated,
+    ) -> None:
+        """Page every target of a level and record the escalation with its messages."""
+        alert = run.alert
+        assert alert.id is not None
+        spec = run.steps[level]
+        state = run.state
+        drill = self.settings.drill_speed != 1
+        since = alert.acknowledged_at if reason.value.startswith("stalled") else alert.received_at
+        minutes = int(
+            ((run.now - (since or run.now)).total_seconds() * self.settings.drill_speed) // 60
+        )
+        link = alert_link(
+            self.settings.console_alert_url, notify_service.base_url(self.notifier), alert.id
+        )
+        texts = alert_texts(
+            alert=alert,
+            reason=reason,
+            level=level,
+            minutes=minutes,
+            link=link,
+            ack_code=run.chain.get("ack_code"),
+            drill=drill,
+        )
+        notifications: list[dict[str, Any]] = []
+        phone_targets = 0
+        accepted = 0
+        for target in spec["targets"]:
+            post = Post(target["post"])
+            unit = escalation_service.unit_of(post, alert)
+            channels = [PolicyChannel(c) for c in target["channels"]]
+            label = POST_LABEL[post][0]
+            if PolicyChannel.console in channels:
+                notifications.append(
+                    {
+                        "channel": "console",
+                        "to_masked": f"{label} console",
+                        "post": post.value,
+                        "unit": unit,
+                        "level": level,
+                        "body": texts.text_en,
+                        "status": "shown",
+                    }
+                )
+            phones = [Channel(c.value) for c in channels if c is not PolicyChannel.console]
+            if not phones:
+                continue
+            phone_targets += 1
+            accepted += self._page_post(run, post, unit, phones, level, texts, notifications)
+        state["level"] = level
+        state["level_at"] = _iso(run.now)
+        state["station_id"] = alert.station_id
+        following = level + 1
+        after = (
+            run.steps[following]["after_s"]
+            if following < len(run.steps)
+            else run.chain["repeat_last_every_s"]
+        )
+        next_at = run.now + run.seconds(after)
+        fast = phone_targets > 0 and accepted == 0 and following < len(run.steps)
+        if fast and not reason.value.startswith("stalled"):
+            # Nobody could be reached at this level: do not wait minutes to try the next one.
+            next_at = run.now
+        if not reason.value.startswith("stalled"):
+            state["next_at"] = _iso(next_at)
+        run.events.append(
+            (
+                event_type,
+                {
+                    "level": level,
+                    "reason": reason.value,
+                    "posts": [
+                        {
+                            "post": t["post"],
+                            "unit": escalation_service.unit_of(Post(t["post"]), alert),
+                            "channels": t["channels"],
+                        }
+                        for t in spec["targets"]
+                    ],
+                    "next_level_at": None if reason.value.startswith("stalled") else _iso(next_at),
+                    "unreachable": fast,
+                    "drill_speed": self.settings.drill_speed,
+                    "policy": run.chain.get("policy", {}).get("source"),
+                },
+            )
+        )
+        run.events += [(EventType.notification, n) for n in notifications]
+
+    def _page_post(
+        self,
+        run: Run,
+        post: Post,
+        unit: str | None,
+        channels: list[Channel],
+        level: int,
+        texts: Texts,
+        out: list[dict[str, Any]],
+    ) -> int:
+        alert = run.alert
+        base = {"post": post.value, "unit": unit, "level": level, "body": texts.text_en}
+        if unit is None and post is not Post.state_cell:
+            out.append({**base, "channel": "none", "to_masked": "-", "status": "no_unit"})
+            return 0
+        contacts = escalation_service.contacts_for(run.session, post, unit)
+        if not contacts:
+            out.append({**base, "channel": "none", "to_masked": "-", "status": "no_contact"})
+            return 0
+        accepted = 0
+        for contact in contacts:
+            for channel in channels:
+                if channel is Channel.whatsapp and not contact.whatsapp:
+                    continue
+                hindi = contact.language == "hi"
+                content = self.settings.twilio_whatsapp_content_sid
+                record = notify_service.deliver(
+                    session=run.session,
+                    notifier=self.notifier,
+                    channel=channel,
+                    to=contact.phone,
+                    body=texts.text(contact.language),
+                    now=run.now,
+                    ref=f"alert:{alert.id}:L{level}",
+                    alert_id=alert.id,
+                    contact_id=contact.id,
+                    contact_name=contact.name,
+                    post=post.value,
+                    unit=unit,
+                    level=level,
+                    ack_code=run.chain.get("ack_code"),
+                    twiml=_speech(texts, hindi),
+                    content_sid=content,
+                    content_variables=_template_variables(alert, texts, run.chain)
+                    if content
+                    else None,
+                )
+                if record.status != "failed":
+                    accepted += 1
+                out.append(notify_service.event_data(record))
+        return accepted
+
+
+def _speech(texts: Texts, hindi_first: bool) -> Callable[[str | None], str]:
+    def build(gather_url: str | None) -> str:
+        return notify_service.voice_twiml(
+            text_hi=texts.speech_hi,
+            text_en=texts.speech_en,
+            gather_url=gather_url,
+            hindi_first=hindi_first,
+        )
+
+    return build
+
+
+def _template_variables(alert: Alert, texts: Texts, chain: dict[str, Any]) -> dict[str, str]:
+    # The approved template's placeholders: {{1}} alert, {{2}} station, {{3}} code, {{4}} text.
+    return {
+        "1": str(alert.id),
+        "2": alert.station_name or alert.station_id or "-",
+        "3": str(chain.get("ack_code") or ""),
+        "4": texts.text_en,
+    }
+
+
+# ---------- deciding ----------
+
+
+def plan(
+    alert: Alert, chain: dict[str, Any] | None, now: datetime, settings: Settings
+) -> tuple[Step, datetime | None]:
+    """The next step for an alert and when it is due (None: nothing more will be)."""
+    closed = alert.status == AlertStatus.closed
+    if not chain:
+        return (Step.idle, None) if closed else (Step.start, now)
+    state = chain.get("state", {})
+    if closed:
+        return (Step.idle, None) if state.get("stopped") == "closed" else (Step.stop, now)
+    if alert.acknowledged_at is None:
+        if alert.station_id and alert.station_id != state.get("station_id"):
+            return Step.handover, now
+        last = len(chain["steps"]) - 1
+        next_at = _time(state.get("next_at")) or now
+        return (Step.escalate if int(state.get("level", -1)) < last else Step.repeat), next_at
+    if state.get("stopped") != "acknowledged":
+        return Step.stop, now
+    return _stall_plan(alert, chain, state, settings)
+
+
+def _stall_plan(
+    alert: Alert, chain: dict[str, Any], state: dict[str, Any], settings: Settings
+) -> tuple[Step, datetime | None]:
+    arrived = alert.on_scene_at is not None or alert.person_found_at is not None
+    if arrived or alert.status in (AlertStatus.on_scene, AlertStatus.person_found):
+        return Step.idle, None
+    assert alert.acknowledged_at is not None
+    if alert.en_route_at is None:
+        kind, step, limit = "en_route", Step.stall_en_route, chain["stall_en_route_s"]
+    else:
+        kind, step, limit = "on_scene", Step.stall_on_scene, chain["stall_on_scene_s"]
+    fired = state.get("stalls", {}).get(kind)
+    if fired:
+        # Still stalled after the last page: climb again, at the repeat interval.
+        at = _time(fired["at"])
+        assert at is not None
+        return step, at + timedelta(seconds=settings.scaled(chain["repeat_last_every_s"]))
+    return step, alert.acknowledged_at + timedelta(seconds=settings.scaled(limit))
+
+
+# ---------- handlers ----------
+
+
+def _start(run: Run) -> None:
+    alert = run.alert
+    engine = run.engine
+    run.chain = snapshot(
+        engine.policy,
+        category=alert.category,
+        district=alert.district,
+        stall_en_route_s=engine.settings.stall_en_route_minutes * 60,
+        stall_on_scene_s=engine.settings.stall_on_scene_minutes * 60,
+    )
+    run.chain["ack_code"] = escalation_service.new_ack_code()
+    run.chain["started_at"] = _iso(run.now)
+    state = run.state
+    state.update(level=-1, station_id=alert.station_id, stopped=None, stalls={})
+    first = run.steps[0]["after_s"]
+    if alert.acknowledged_at is not None:
+        # Acknowledged before the chain began (a quick console click): only stall timers run.
+        state["next_at"] = None
+        return
+    if first > 0:
+        state["next_at"] = _iso(alert.received_at + run.seconds(first))
+        run.events.append(
+            (
+                EventType.escalation_started,
+                {"level": None, "next_level_at": state["next_at"], "policy": run.chain["policy"]},
+            )
+        )
+        return
+    run.engine.fire_level(run, 0, Reason.new, EventType.escalation_started)
+
+
+def _escalate(run: Run) -> None:
+    level = int(run.state.get("level", -1)) + 1
+    run.engine.fire_level(run, level, Reason.new if level == 0 else Reason.unacknowledged)
+
+
+def _repeat(run: Run) -> None:
+    run.engine.fire_level(run, len(run.steps) - 1, Reason.repeat)
+
+
+def _handover(run: Run) -> None:
+    run.engine.fire_level(run, 0, Reason.handover)
+
+
+def _stop(run: Run) -> None:
+    alert = run.alert
+    closed = alert.status == AlertStatus.closed
+    reason = "closed" if closed else "acknowledged"
+    run.state["stopped"] = reason
+    run.state["next_at"] = None
+    data: dict[str, Any] = {"reason": reason, "level": run.state.get("level")}
+    if not closed and alert.acknowledged_at is not None:
+        data["acknowledged_by"] = alert.acknowledged_by
+        chain = run.chain
+        speed = run.engine.settings
+        data["en_route_due_by"] = _iso(
+            alert.acknowledged_at + timedelta(seconds=speed.scaled(chain["stall_en_route_s"]))
+        )
+        data["on_scene_due_by"] = _iso(
+            alert.acknowledged_at + timedelta(seconds=speed.scaled(chain["stall_on_scene_s"]))
+        )
+    run.events.append((EventType.escalation_stopped, data))
+
+
+def _stall(kind: str, reason: Reason) -> Callable[[Run], None]:
+    def handler(run: Run) -> None:
+        level = min(int(run.state.get("level", 0)) + 1, len(run.steps) - 1)
+        run.engine.fire_level(run, level, reason)
+        stalls = run.state.setdefault("stalls", {})
+        previous = stalls.get(kind, {})
+        stalls[kind] = {"at": _iso(run.now), "count": int(previous.get("count", 0)) + 1}
+
+    return handler
+
+
+def _idle(run: Run) -> None:
+    run.state["next_at"] = None
+
+
+HANDLERS: dict[Step, Callable[[Run], None]] = {
+    Step.start: _start,
+    Step.escalate: _escalate,
+    Step.repeat: _repeat,
+    Step.handover: _handover,
+    Step.stop: _stop,
+    Step.stall_en_route: _stall("en_route", Reason.stalled_en_route),
+    Step.stall_on_scene: _stall("on_scene", Reason.stalled_on_scene),
+    Step.idle: _idle,
+}

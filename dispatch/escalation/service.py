@@ -1,0 +1,317 @@
+"""Contacts (who holds which post) and one-off pages other domains send through them.
+
+`page(...)` is the entry point for care follow-ups, the tip line and anything else that must
+reach a post by SMS, WhatsApp or a call; docs/escalation.md shows how to call it.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+import geo
+from dispatch.alerts import events
+from dispatch.alerts.events import EventType
+from dispatch.alerts.models import Alert
+from dispatch.auth.scope import Scope, scope_string, station_tokens
+from dispatch.escalation.models import (
+    POST_UNIT,
+    Contact,
+    ContactCreate,
+    ContactPublic,
+    Post,
+    UnitKind,
+)
+from dispatch.notify import service as notify_service
+from dispatch.notify.models import OutboundRecord
+from dispatch.notify.provider import Channel, Provider
+from dispatch.pii import mask_phone
+
+ACK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read out over a phone
+
+
+class ContactError(ValueError):
+    """A contact that cannot be stored; the message says why."""
+
+
+def new_ack_code(length: int = 5) -> str:
+    """A short code an officer replies with ('ACK K7Q2P') to acknowledge by SMS."""
+    return "".join(secrets.choice(ACK_ALPHABET) for _ in range(length))
+
+
+# ---------- contacts ----------
+
+
+def unit_of(post: Post, alert: Alert) -> str | None:
+    """The unit of the alert that a post is paged for (None: the alert has none yet)."""
+    kind = POST_UNIT[post]
+    if kind is UnitKind.station:
+        return alert.station_id
+    if kind is UnitKind.circle:
+        return alert.circle
+    if kind is UnitKind.district:
+        return alert.district
+    if kind is UnitKind.range:
+        return alert.range_name
+    return None
+
+
+def known_units(index: geo.JurisdictionIndex, kind: UnitKind) -> set[str]:
+    """Every unit of a kind in the loaded jurisdictions."""
+    stations = index.stations.values()
+    if kind is UnitKind.station:
+        return set(index.stations)
+    if kind is UnitKind.circle:
+        return {s.circle for s in stations if s.circle}
+    if kind is UnitKind.district:
+        return {s.district for s in stations}
+    if kind is UnitKind.range:
+        return {s.range for s in stations if s.range}
+    return set()
+
+
+def add_contact(
+    *,
+    session: Session,
+    body: ContactCreate,
+    index: geo.JurisdictionIndex | None,
+    now: datetime,
+    region: str = "IN",
+) -> Contact:
+    """Store a contact after checking its unit and phone (ContactError explains a refusal)."""
+    kind = POST_UNIT[body.post]
+    unit = (body.unit or "").strip() or None
+    if kind is UnitKind.state:
+        if unit is not None:
+            raise ContactError("the state cell has no unit: leave unit empty")
+    elif unit is None:
+        raise ContactError(f"a {body.post.value} contact needs the {kind.value} it serves")
+    elif index is not None and unit not in known_units(index, kind):
+        raise ContactError(f"unknown {kind.value} {unit!r} for post {body.post.value}")
+    phone = geo.normalize_phone(body.phone, region)
+    if phone.e164 is None:
+        raise ContactError(f"phone: {phone.error}")
+    contact = Contact(
+        name=body.name.strip(),
+        post=body.post.value,
+        unit=unit,
+        phone=phone.e164,
+        whatsapp=body.whatsapp,
+        language=body.language,
+        created_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def remove_contact(*, session: Session, contact_id: int) -> Contact | None:
+    """Deactivate a contact (kept, so past messages still name who received them)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not contact.active:
+        return None
+    contact.active = False
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact]:
+    """Active contacts holding a post for a unit, oldest first."""
+    query = select(Contact).where(Contact.post == post.value).where(Contact.active == True)  # noqa: E712
+    query = query.where(col(Contact.unit).is_(None) if unit is None else Contact.unit == unit)
+    return list(session.exec(query.order_by(col(Contact.id))).all())
+
+
+def list_contacts(
+    *,
+    session: Session,
+    post: Post | None = None,
+    unit: str | None = None,
+    include_inactive: bool = False,
+) -> list[Contact]:
+    """Contacts by post and unit."""
+    query = select(Contact)
+    if post is not None:
+        query = query.where(Contact.post == post.value)
+    if unit is not None:
+        query = query.where(Contact.unit == unit)
+    if not include_inactive:
+        query = query.where(Contact.active == True)  # noqa: E712
+    return list(session.exec(query.order_by(col(Contact.post), col(Contact.unit))).all())
+
+
+def contact_scope(contact: Contact, index: geo.JurisdictionIndex) -> str:
+    """The scope string of the area a contact serves (so unit-bound users see their own)."""
+    post = Post(contact.post)
+    kind = POST_UNIT[post]
+    tokens: set[str] = set()
+    for station in index.stations.values():
+        unit = {
+            UnitKind.station: station.id,
+            UnitKind.circle: station.circle,
+            UnitKind.district: station.district,
+            UnitKind.range: station.range,
+        }.get(kind)
+        if unit is not None and unit == contact.unit:
+            if kind is UnitKind.station:
+                tokens.update(
+                    station_tokens(station.id, station.circle, station.district, station.range)
+                )
+            else:
+                prefix = {
+                    UnitKind.circle: "c",
+                    UnitKind.district: "d",
+                    UnitKind.range: "r",
+                }[kind]
+                tokens.add(f"{prefix}:{contact.unit}")
+                if kind is not UnitKind.range and station.range:
+                    tokens.add(f"r:{station.range}")
+                if kind is UnitKind.circle:
+                    tokens.add(f"d:{station.district}")
+    return scope_string(tokens)
+
+
+def visible_contacts(
+    contacts: Iterable[Contact], scope: Scope, index: geo.JurisdictionIndex
+) -> list[Contact]:
+    """The contacts a user may see: state-wide roles all; others those of their area."""
+    if scope.state_wide:
+        return list(contacts)
+    return [c for c in contacts if scope.sees(contact_scope(c, index))]
+
+
+def contact_public(contact: Contact, *, full_phone: bool) -> ContactPublic:
+    """The API form; the number is masked unless the reader may edit contacts."""
+    assert contact.id is not None
+    return ContactPublic(
+        id=contact.id,
+        name=contact.name,
+        post=Post(contact.post),
+        unit=contact.unit,
+        phone=contact.phone if full_phone else mask_phone(contact.phone),
+        whatsapp=contact.whatsapp,
+        language=contact.language,
+        active=contact.active,
+    )
+
+
+# ---------- one-off pages ----------
+
+
+def page(
+    *,
+    session: Session,
+    notifier: Provider | Any,
+    now: datetime,
+    unit_posts: Sequence[tuple[Post, str | None]],
+    channels: Sequence[Channel | str],
+    text_en: str,
+    text_hi: str | None = None,
+    ref: str,
+    alert_id: int | None = None,
+    station_id: str | None = None,
+    actor: str = "system",
+) -> list[OutboundRecord]:
+    """Send one message to every active contact holding the given posts, and record it.
+
+    `notifier` is a Provider or `app.state`. `station_id` adds that station's SHO to
+    `unit_posts`. WhatsApp goes only to contacts with `whatsapp` set; a call says text_hi then
+    text_en. With `alert_id`, each message is also an `alert.notification` on that alert's
+    timeline and a call lets the officer press 1 to acknowledge it. Messages go out at once;
+    the records and events are part of the caller's transaction: commit afterwards.
+    """
+    provider = notify_service.resolve_notifier(notifier)
+    wanted = [Channel(c) for c in channels]
+    targets = list(unit_posts)
+    if station_id is not None:
+        targets.insert(0, (Post.sho, station_id))
+    alert = session.get(Alert, alert_id) if alert_id is not None else None
+    ack_code = None
+    if alert is not None and alert.escalation_chain:
+        ack_code = alert.escalation_chain.get("ack_code")
+    records: list[OutboundRecord] = []
+    seen: set[tuple[int | None, Channel]] = set()
+    for post, unit in targets:
+        for contact in contacts_for(session, post, unit):
+            for channel in wanted:
+                if channel is Channel.whatsapp and not contact.whatsapp:
+                    continue
+                if (contact.id, channel) in seen:
+                    continue
+                seen.add((contact.id, channel))
+                hindi = contact.language == "hi" and bool(text_hi)
+                body = text_hi if hindi and text_hi else text_en
+                records.append(
+                    notify_service.deliver(
+                        session=session,
+                        notifier=provider,
+                        channel=channel,
+                        to=contact.phone,
+                        body=body,
+                        now=now,
+                        ref=ref,
+                        alert_id=alert_id,
+                        contact_id=contact.id,
+                        contact_name=contact.name,
+                        post=post.value,
+                        unit=unit,
+                        ack_code=ack_code,
+                        twiml=_speech(text_en, text_hi or text_en, hindi),
+                    )
+                )
+    if alert is not None and alert.id is not None:
+        for record in records:
+            events.append(
+                session,
+                alert_id=alert.id,
+                type_=EventType.notification,
+                at=now,
+                actor=actor,
+                scope=alert.scope,
+                data={**notify_service.event_data(record), "ref": ref},
+            )
+    return records
+
+
+def _speech(text_en: str, text_hi: str, hindi_first: bool) -> Any:
+    def build(gather_url: str | None) -> str:
+        return notify_service.voice_twiml(
+            text_hi=text_hi, text_en=text_en, gather_url=gather_url, hindi_first=hindi_first
+        )
+
+    return build
+
+
+# ---------- delivery ----------
+
+
+def hurry(alert: Alert, *, level: int | None, now: datetime) -> bool:
+    """A message of the current level failed: make the next level due now (True if so).
+
+    Only for an unacknowledged, open alert, only for the level now running, and only when a
+    higher level exists (the last level keeps its repeat interval: no call storm).
+    """
+    chain = alert.escalation_chain
+    if not chain or level is None or alert.acknowledged_at is not None:
+        return False
+    if alert.status == "closed":
+        return False
+    state = chain.get("state", {})
+    if int(state.get("level", -1)) != level or level >= len(chain.get("steps", [])) - 1:
+        return False
+    next_at = state.get("next_at")
+    if next_at is None or datetime.fromisoformat(next_at) <= now:
+        return False
+    updated = copy.deepcopy(chain)
+    updated["state"]["next_at"] = now.isoformat()
+    updated["state"]["hurried_level"] = level
+    alert.escalation_chain = updated
+    alert.escalation_due_at = now
+    alert.escalation_fence += 1
+    return True

@@ -1,0 +1,128 @@
+"""Reading the timeline for live consoles: new events for the hub, replay for one console.
+
+The database is the source of truth. Live events are timeline rows (never an in-memory
+copy of a change), read in id order and joined with their alert's current summary, so a
+console that replays `since=<id>` gets exactly what a console that stayed connected got.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from dispatch.alerts import events
+from dispatch.alerts import service as alerts_service
+from dispatch.alerts.models import Alert, AlertEvent
+from dispatch.auth.scope import Scope
+from dispatch.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One timeline event as pushed to consoles: its id, scope and the encoded message."""
+
+    id: int
+    scope: str
+    text: str
+
+
+def read_engine(database: Database) -> Engine:
+    """A small engine for the hub's reads.
+
+    On SQLite the service engine opens every transaction with BEGIN IMMEDIATE (one writer);
+    the hub only reads, so its own engine runs plain autocommit SELECTs on the WAL snapshot and
+    never waits behind an intake that holds the write lock.
+    """
+    url = database.url
+    if database.is_sqlite:
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            pool_size=5,
+            max_overflow=5,
+        )
+        sa_event.listen(engine, "connect", _sqlite_read_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+
+
+def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def message(event: AlertEvent, alert: Alert | None) -> str:
+    """The JSON text of a live event: the event and its alert's current summary."""
+    summary = alerts_service.summary(alert).model_dump(mode="json") if alert else None
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "alert_id": event.alert_id,
+            "at": event.at.isoformat(),
+            "actor": event.actor,
+            "data": event.data,
+            "alert": summary,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
+    ids = {r.alert_id for r in rows if r.alert_id is not None}
+    alerts: dict[int | None, Alert] = {}
+    if ids:
+        found = session.exec(select(Alert).where(col(Alert.id).in_(ids))).all()
+        alerts = {a.id: a for a in found}
+    return [
+        LiveEvent(id=r.id, scope=r.scope, text=message(r, alerts.get(r.alert_id))) for r in rows
+    ]
+
+
+def read_new(session: Session, *, after: int, limit: int) -> tuple[int, list[LiveEvent]]:
+    """Events after `after` for the hub (every scope, internal ones left out).
+
+    Returns the id of the last row read (internal rows included, so the cursor moves past
+    them) and the events to fan out; (after, []) when nothing is new.
+    """
+    rows = events.events_after(session, after=after, limit=limit)
+    if not rows:
+        return after, []
+    return rows[-1].id, _encode(session, [r for r in rows if not r.internal])
+
+
+def read_visible(
+    session: Session, *, scope: Scope, after: int, up_to: int, limit: int
+) -> tuple[int, list[LiveEvent]]:
+    """One batch of replay: events in (after, up_to] this user may see, oldest first.
+
+    Returns the id up to which the range has been covered and the events; the scope is
+    filtered in SQL so a station replaying a busy night reads only its own rows.
+    """
+    query = (
+        select(AlertEvent)
+        .where(AlertEvent.id > after)
+        .where(AlertEvent.id <= up_to)
+        .where(AlertEvent.internal == False)  # noqa: E712
+    )
+    pattern = scope.sql_pattern()
+    if pattern is not None:
+        query = query.where(col(AlertEvent.scope).like(pattern, escape="\\"))
+    rows = list(session.exec(query.order_by(col(AlertEvent.id)).limit(limit)).all())
+    if len(rows) < limit:
+        return up_to, _encode(session, rows)
+    return rows[-1].id, _encode(session, rows)
+
+
+def last_id(session: Session) -> int:
+    """The newest committed event id."""
+    return events.last_event_id(session)

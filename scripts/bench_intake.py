@@ -1,0 +1,117 @@
+"""Intake latency: 1,000 sequential signed alerts against a running server, p50/p99.
+
+Usage: .venv/bin/python scripts/bench_intake.py [--count 1000] [--postgres URL] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.benchutil import (
+    make_partner,
+    markdown_table,
+    percentile,
+    reset_postgres,
+    server,
+    sqlite_url,
+)
+
+# Points inside the demo districts (Etawah and the Varanasi range) plus a few unresolvable ones.
+POINTS = [
+    (26.886, 78.9128),
+    (26.78, 79.02),
+    (25.75, 82.69),
+    (25.58, 83.58),
+    (25.28, 83.12),
+    (25.31, 83.01),
+]
+
+
+def body(i: int) -> bytes:
+    """A realistic partner alert."""
+    lat, lon = random.choice(POINTS)
+    return json.dumps(
+        {
+            "external_id": f"bench-{i}-{random.random()}",
+            "category": "suicide_risk",
+            "detected_at": "2026-11-24T22:14:00+05:30",
+            "subject": {
+                "name": "Test Person",
+                "handle": f"@p{i}",
+                "phones": [f"+9198765{i % 100000:05d}"],
+            },
+            "content": {"platform": "instagram", "kind": "story", "text": "farewell"},
+            "location": {
+                "lat": lat + random.uniform(-0.01, 0.01),
+                "lon": lon + random.uniform(-0.01, 0.01),
+                "accuracy_m": 50,
+                "source": "gps",
+            },
+        }
+    ).encode()
+
+
+def run(database_url: str, count: int) -> dict[str, float]:
+    """Send `count` sequential alerts; return latency figures in ms."""
+    key, secret = make_partner(database_url)
+    with server(database_url) as base, httpx.Client(base_url=base, timeout=10) as client:
+        for i in range(50):  # warm-up: connection pool, caches
+            raw = body(-i - 1)
+            sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            client.post(
+                "/api/v1/alerts",
+                content=raw,
+                headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
+            )
+        latencies = []
+        for i in range(count):
+            raw = body(i)
+            sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            started = time.perf_counter()
+            r = client.post(
+                "/api/v1/alerts",
+                content=raw,
+                headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 201:
+                raise RuntimeError(f"intake answered {r.status_code}: {r.text}")
+    return {
+        "count": count,
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2),
+    }
+
+
+def main() -> None:
+    """Run on SQLite and, if given, PostgreSQL; print a markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--postgres", help="PostgreSQL URL (its public schema is reset!)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = {"sqlite": run(sqlite_url(), args.count)}
+    if args.postgres:
+        reset_postgres(args.postgres)
+        results["postgres"] = run(args.postgres, args.count)
+    rows = [
+        [name, r["count"], r["p50_ms"], r["p99_ms"], r["max_ms"]] for name, r in results.items()
+    ]
+    print(markdown_table(["intake (sequential)", "alerts", "p50 ms", "p99 ms", "max ms"], rows))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Shared helpers for the benchmark scripts: start a real server, percentiles, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), q in 0..100."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def sqlite_url() -> str:
+    """A fresh SQLite file in a temporary folder."""
+    folder = tempfile.mkdtemp(prefix="dispatch-bench-")
+    return f"sqlite:///{folder}/bench.db"
+
+
+def reset_postgres(url: str) -> None:
+    """Drop and recreate the public schema of a benchmark PostgreSQL database."""
+    import sqlalchemy as sa
+
+    from dispatch.db import normalise_url
+
+    engine = sa.create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_partner(database_url: str, name: str = "bench") -> tuple[str, str]:
+    """Register a partner through the CLI; returns (api_key, secret)."""
+    env = {**os.environ, "DISPATCH_DATABASE_URL": database_url}
+    out = subprocess.run(
+        [PYTHON, "-m", "dispatch.cli", "partner", "add", name, "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    ).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return data["api_key"], data["secret"]
+
+
+@contextmanager
+def server(
+    database_url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `dispatch serve` in a subprocess until the block ends; yields its base URL."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": database_url,
+        "DISPATCH_ENV": "development",
+        **(extra_env or {}),
+    }
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "dispatch.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
+        else:
+            raise RuntimeError("server did not start within 30 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A small markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""The timeline: gapless ids in commit order and a hash chain that detects tampering."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from dispatch.alerts import events
+from dispatch.alerts.events import EventType
+from dispatch.clock import FrozenClock
+from dispatch.db import Database
+
+
+def append_some(database: Database, clock: FrozenClock, n: int, alert_id: int = 1) -> None:
+    for i in range(n):
+        with database.session() as session:
+            events.append(
+                session,
+                alert_id=alert_id,
+                type_=EventType.note,
+                at=clock.now(),
+                actor="user:x",
+                scope="|s:A|",
+                data={"text": f"note {i}", "n": i},
+            )
+            session.commit()
+
+
+def test_ids_are_gapless_under_concurrency(database: Database, clock: FrozenClock) -> None:
+    threads = [
+        threading.Thread(target=append_some, args=(database, clock, 10, t)) for t in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with database.session() as session:
+        ids = [e.id for e in events.events_after(session, after=0, limit=1000)]
+        checked, broken = events.verify_chain(session)
+    assert ids == list(range(1, 61))
+    assert checked == 60 and broken is None
+
+
+def test_rolled_back_append_leaves_no_gap(database: Database, clock: FrozenClock) -> None:
+    append_some(database, clock, 2)
+    with database.session() as session:
+        events.append(
+            session, alert_id=1, type_=EventType.note, at=clock.now(), actor="x", scope="|s:A|"
+        )
+        session.rollback()
+    append_some(database, clock, 1)
+    with database.session() as session:
+        assert [e.id for e in events.events_after(session, after=0)] == [1, 2, 3]
+        assert events.verify_chain(session)[1] is None
+
+
+def test_altered_row_is_detected(database: Database, clock: FrozenClock) -> None:
+    append_some(database, clock, 5)
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alert_event SET actor = 'user:forger' WHERE id = 3"))
+    with database.session() as session:
+        checked, broken = events.verify_chain(session)
+    assert checked == 2 and broken is not None and broken.event_id == 3
+    assert "altered" in broken.reason
+
+
+def test_deleted_row_is_detected(database: Database, clock: FrozenClock) -> None:
+    append_some(database, clock, 5)
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alert_event WHERE id = 4"))
+    with database.session() as session:
+        _, broken = events.verify_chain(session)
+    assert broken is not None and broken.event_id == 4 and "missing" in broken.reason
+
+
+def test_deleted_last_row_is_detected(database: Database, clock: FrozenClock) -> None:
+    append_some(database, clock, 5)
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alert_event WHERE id = 5"))
+    with database.session() as session:
+        _, broken = events.verify_chain(session)
+    assert broken is not None and broken.event_id == 5
+
+
+def test_listener_runs_after_commit_only(database: Database, clock: FrozenClock) -> None:
+    calls: list[int] = []
+    database.on_events_committed(lambda: calls.append(1))
+    with database.session() as session:
+        events.append(
+            session, alert_id=1, type_=EventType.note, at=clock.now(), actor="x", scope="|s:A|"
+        )
+        assert calls == []
+        session.rollback()
+    assert calls == []
+    append_some(database, clock, 1)
+    assert calls == [1]
+    with database.session() as session:
+        events.append(
+            session,
+            alert_id=1,
+            type_=EventType.pii_viewed,
+            at=clock.now(),
+            actor="x",
+            scope="|s:A|",
+            internal=True,
+        )
+        session.commit()
+    assert calls == [1]

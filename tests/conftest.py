@@ -1,0 +1,164 @@
+"""Fixtures: a fresh database per test on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import SQLModel
+
+from dispatch.auth import service as auth_service
+from dispatch.auth.models import PartnerCredentials, Role
+from dispatch.clock import FrozenClock
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.main import create_app
+from tests.helpers import JASWANTNAGAR_ID, add_user, login
+
+POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_GEO = REPO.parent / "shared" / "data" / "geo"
+
+BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+def _check_postgres() -> None:
+    if not POSTGRES_URL:
+        if os.environ.get("DISPATCH_REQUIRE_POSTGRES"):
+            raise pytest.UsageError(
+                "DISPATCH_REQUIRE_POSTGRES is set but DISPATCH_TEST_POSTGRES_URL is not"
+            )
+        return
+    try:
+        engine = sa.create_engine(Database(POSTGRES_URL).url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"PostgreSQL at DISPATCH_TEST_POSTGRES_URL is unreachable: {exc}"
+        ) from exc
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """CI must test against PostgreSQL: fail, not skip, if it is configured but down."""
+    _check_postgres()
+
+
+_pg_database: Database | None = None
+
+
+def _postgres_database() -> Database:
+    global _pg_database
+    if _pg_database is None:
+        assert POSTGRES_URL
+        _pg_database = Database(POSTGRES_URL)
+        import dispatch.models  # noqa: F401
+
+        with _pg_database.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        _pg_database.create_all()
+    return _pg_database
+
+
+def reset_postgres(database: Database) -> None:
+    """Empty every table (fast isolation between tests)."""
+    import dispatch.models  # noqa: F401
+
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    database.create_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, empty database: a SQLite file, or the emptied PostgreSQL test database."""
+    if request.param == "postgres":
+        db = _postgres_database()
+        reset_postgres(db)
+        yield db
+        return
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A fresh SQLite database only (tests that do not depend on the backend)."""
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock that moves only when the test says so (starts 2026-11-24 22:16 IST)."""
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    """Test settings on the fixture database; no background scheduler unless a test asks."""
+    return Settings(env="test", database_url=database.url, scheduler_enabled=False)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock, database: Database) -> FastAPI:
+    """The service, built on the test settings, clock and database."""
+    return create_app(settings, clock=clock, database=database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An in-process client (runs the app's start-up and shutdown)."""
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def partner(database: Database) -> PartnerCredentials:
+    """A registered partner platform's key and secret."""
+    from dispatch.clock import SystemClock
+
+    with database.session() as session:
+        creds = auth_service.create_partner(session=session, name="meta", now=SystemClock().now())
+        session.commit()
+    return creds
+
+
+@pytest.fixture
+def users(database: Database) -> dict[str, tuple[Role, str | None]]:
+    """A user per role around the Jaswantnagar seed case (password correct-horse-1)."""
+    table: dict[str, tuple[Role, str | None]] = {
+        "cell": (Role.operator, None),
+        "supervisor": (Role.supervisor, None),
+        "admin": (Role.admin, None),
+        "sho_jsw": (Role.station, JASWANTNAGAR_ID),
+        "sho_saifai": (Role.station, "ETW-SAIFAI"),
+        "co_jsw": (Role.circle, "Jaswantnagar"),
+        "dcr_etawah": (Role.district, "Etawah"),
+        "sp_jaunpur": (Role.district, "Jaunpur"),
+        "dig_kanpur": (Role.range, "Kanpur"),
+        "dig_varanasi": (Role.range, "Varanasi"),
+    }
+    for name, (role, unit) in table.items():
+        add_user(database, name, role, unit)
+    return table
+
+
+@pytest.fixture
+def auth(
+    client: TestClient, users: dict[str, tuple[Role, str | None]]
+) -> dict[str, dict[str, str]]:
+    """Bearer headers for every fixture user, by username."""
+    return {name: login(client, name) for name in users}

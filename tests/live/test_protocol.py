@@ -1,0 +1,116 @@
+"""The /ws protocol against a real server: auth, hello, live events, heartbeats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from websockets.sync.client import connect
+
+from dispatch.auth import service as auth_service
+from dispatch.auth.models import PartnerCredentials, Role, User
+from dispatch.auth.scope import Scope
+from dispatch.clock import FrozenClock
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.live.hub import Batch, Connection
+from dispatch.live.service import LiveEvent
+from tests.helpers import JASWANTNAGAR_ID, make_alert
+from tests.live.support import Console, LiveServer, close_code, has_types, post_alert
+
+
+@pytest.mark.parametrize("token", ["", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.x"])
+def test_bad_token_is_refused_with_4401_before_any_event(
+    server: LiveServer, partner: PartnerCredentials, token: str
+) -> None:
+    post_alert(server.http, partner, make_alert())
+    with connect(f"{server.ws}/ws?token={token}&since=0", open_timeout=5) as conn:
+        assert close_code(conn) == 4401
+
+
+def test_expired_token_is_refused(
+    server: LiveServer,
+    database: Database,
+    clock: FrozenClock,
+    settings: Settings,
+    users: dict[str, tuple[Role, str | None]],
+) -> None:
+    with database.session() as session:
+        from sqlmodel import select
+
+        user = session.exec(select(User).where(User.username == "sho_jsw")).one()
+        token, _ = auth_service.issue_token(
+            user=user, settings=settings, now=clock.now() - timedelta(hours=13)
+        )
+    with connect(f"{server.ws}/ws?token={token}", open_timeout=5) as conn:
+        assert close_code(conn) == 4401
+
+
+def test_hello_then_live_events_with_summary_and_no_personal_data(
+    server: LiveServer, tokens: dict[str, str], partner: PartnerCredentials
+) -> None:
+    with Console(server.ws, tokens["sho_jsw"]) as console:
+        assert console.hello["user"]["username"] == "sho_jsw"
+        assert console.hello["cursor"] == 0
+        alert_id = post_alert(server.http, partner, make_alert())
+        got = console.events_until(has_types("alert.created", "alert.resolved"))
+    assert [e["type"] for e in got] == ["alert.created", "alert.resolved"]
+    assert got[0]["id"] < got[1]["id"]
+    created = got[0]
+    assert created["alert_id"] == alert_id
+    assert created["alert"]["station"]["id"] == JASWANTNAGAR_ID
+    assert created["alert"]["subject_label"] == "R. K."
+    text = str(got)
+    assert "Ravi" not in text and "98765" not in text and "ravi@example.com" not in text
+
+
+def test_client_ping_gets_pong(server: LiveServer, tokens: dict[str, str]) -> None:
+    with Console(server.ws, tokens["cell"]) as console:
+        console.conn.send('{"type":"ping"}')
+        assert console.recv() == {"type": "pong"}
+
+
+def test_since_beyond_the_timeline_starts_at_its_end(
+    server: LiveServer, tokens: dict[str, str], partner: PartnerCredentials
+) -> None:
+    post_alert(server.http, partner, make_alert())
+    with Console(server.ws, tokens["cell"], since=10_000) as console:
+        assert console.hello["cursor"] == 2
+        post_alert(server.http, partner, make_alert())
+        got = console.events_until(lambda e: len(e) >= 2)
+    assert [e["id"] for e in got] == [3, 4]
+
+
+def test_bad_since_is_refused(server: LiveServer, tokens: dict[str, str]) -> None:
+    with connect(f"{server.ws}/ws?token={tokens['cell']}&since=abc", open_timeout=5) as conn:
+        assert close_code(conn) == 4400
+
+
+def test_a_console_that_stops_answering_pings_is_closed(
+    database: Database, clock: FrozenClock, users: dict[str, tuple[Role, str | None]]
+) -> None:
+    from dispatch.main import create_app
+    from tests.live.support import login, running
+
+    settings = Settings(
+        env="test", database_url=database.url, scheduler_enabled=False, heartbeat_s=0.3
+    )
+    with running(create_app(settings, clock=clock, database=database)) as server:
+        token = login(server.http, "cell")
+        with Console(server.ws, token) as alive:
+            assert alive.quiet(1.0) == []  # it answered every ping and is still open
+            alive.conn.send('{"type":"ping"}')
+            assert alive.recv() == {"type": "pong"}
+        with connect(f"{server.ws}/ws?token={token}", open_timeout=5) as silent:
+            assert close_code(silent, timeout=5) == 4408
+
+
+def test_a_connection_that_cannot_keep_up_is_closed_not_waited_for() -> None:
+    conn = Connection(
+        scope=Scope(role=Role.operator, unit=None), username="x", max_queue=3, expires_at=None
+    )
+    events = [LiveEvent(id=i, scope="|q:state|", text="{}") for i in range(1, 5)]
+    conn.offer(Batch(after=0, upto=2, events=events[:2]))
+    assert conn.close_code is None and conn.queued == 2
+    conn.offer(Batch(after=2, upto=4, events=events[2:]))
+    assert conn.close_code == 4429

@@ -1,0 +1,101 @@
+"""The `dispatch` command: partners, users, audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from dispatch.cli import app
+from dispatch.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DISPATCH_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_partner_add_prints_credentials_once(db_env: str) -> None:
+    result = runner.invoke(app, ["partner", "add", "meta", "--json"])
+    assert result.exit_code == 0, result.output
+    creds = json.loads(result.output)
+    assert creds["api_key"].startswith("pk_") and len(creds["secret"]) > 30
+    again = runner.invoke(app, ["partner", "add", "meta"])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_user_add_validates_role_and_unit(db_env: str) -> None:
+    ok = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "sho1",
+            "--role",
+            "station",
+            "--unit",
+            "ETW-JASWANTNAGAR",
+            "--password",
+            "pass-word-1",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    missing_unit = runner.invoke(
+        app, ["user", "add", "sho2", "--role", "station", "--password", "pass-word-1"]
+    )
+    assert missing_unit.exit_code == 1 and "needs a unit" in missing_unit.output
+    bad_role = runner.invoke(
+        app, ["user", "add", "x", "--role", "king", "--password", "pass-word-1"]
+    )
+    assert bad_role.exit_code != 0
+
+
+def test_user_add_prompts_for_password(db_env: str) -> None:
+    result = runner.invoke(
+        app, ["user", "add", "cell1", "--role", "operator"], input="pass-word-1\npass-word-1\n"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_audit_verify_passes_then_names_tampered_event(db_env: str) -> None:
+    from dispatch.alerts import events
+    from dispatch.alerts.events import EventType
+    from dispatch.clock import FrozenClock
+    from dispatch.db import Database
+
+    database = Database(db_env)
+    database.create_all()
+    clock = FrozenClock()
+    for i in range(3):
+        with database.session() as session:
+            events.append(
+                session,
+                alert_id=1,
+                type_=EventType.note,
+                at=clock.now(),
+                actor="u",
+                scope="|s:A|",
+                data={"i": i},
+            )
+            session.commit()
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "3 events" in ok.output
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alert_event SET data = '{\"i\": 9}' WHERE id = 2"))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "event 2" in bad.output
+
+
+def test_jurisdictions_check_on_demo_data(db_env: str) -> None:
+    result = runner.invoke(app, ["jurisdictions", "check", str(get_settings().jurisdictions_path)])
+    assert result.exit_code == 0, result.output
+    assert "ETW-JASWANTNAGAR" in result.output or "stations" in result.output.lower()

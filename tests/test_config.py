@@ -1,0 +1,37 @@
+"""Settings refuse unsafe values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from dispatch.config import Settings
+
+
+def test_production_refuses_default_secrets() -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings(env="production")
+    message = str(err.value)
+    assert "DISPATCH_SECRET_KEY" in message and "DISPATCH_PII_KEY" in message
+
+
+def test_production_accepts_real_secrets() -> None:
+    from cryptography.fernet import Fernet
+
+    settings = Settings(
+        env="production",
+        secret_key="x" * 40,
+        pii_key=Fernet.generate_key().decode(),
+        tipline_vault_key=Fernet.generate_key().decode(),
+    )
+    assert settings.env == "production"
+
+
+def test_twilio_without_auth_token_is_refused() -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings(twilio_account_sid="AC" + "0" * 32)
+    assert "DISPATCH_TWILIO_AUTH_TOKEN" in str(err.value)
+
+
+def test_drill_speed_scales_durations() -> None:
+    assert Settings(drill_speed=60).scaled(180) == 3
