@@ -1,0 +1,394 @@
+"""Console delivery latency, and maximum sustained intake throughput, against real servers.
+
+Delivery: 500 consoles (WebSocket, 10 per station) over 50 stations; signed alerts posted at a
+steady rate (default 100/s for 30 s) spread over those stations. Latency is measured per
+console receipt: the time the console received `alert.created` minus the time the intake
+request was sent. With `--processes 2` (PostgreSQL) two `dispatch serve` processes share the
+database, consoles are split between them and alerts are posted to both.
+
+Throughput (`--throughput`): the offered rate is raised step by step; a step is sustained when
+every alert got its 201, every one reached its consoles and the intake p99 stayed under
+100 ms. The highest sustained rate is reported.
+
+Usage:
+  .venv/bin/python scripts/bench_live.py [--consoles 500] [--stations 50] [--rate 100]
+      [--seconds 30] [--postgres URL] [--processes 1|2] [--throughput] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.benchutil import (
+    make_partner,
+    markdown_table,
+    percentile,
+    reset_postgres,
+    server,
+    sqlite_url,
+)
+
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105 - bench only
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    """What one load step measured."""
+
+    sent: dict[int, float] = field(default_factory=dict)  # alert id -> send time
+    intake_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    receipts: list[tuple[int, float]] = field(default_factory=list)  # (alert id, received)
+    expected_per_alert: int = 0
+
+
+def station_points(count: int) -> list[tuple[str, float, float]]:
+    """`count` demo stations with a point well inside each."""
+    import geo
+
+    index = geo.JurisdictionIndex.from_geojson(REPO / "data" / "jurisdictions.geojson")
+    out: list[tuple[str, float, float]] = []
+    for station_id in sorted(index.stations):
+        point = index.geometry(station_id).representative_point()
+        if index.resolve(point.y, point.x).station is None:
+            continue
+        if index.resolve(point.y, point.x).station.id != station_id:  # type: ignore[union-attr]
+            continue
+        out.append((station_id, point.y, point.x))
+        if len(out) == count:
+            break
+    if len(out) < count:
+        raise SystemExit(f"only {len(out)} usable stations in the demo data")
+    return out
+
+
+def make_tokens(database_url: str, stations: list[str]) -> dict[str, str]:
+    """One station user per station (created directly) and a bearer token for each."""
+    from sqlmodel import select
+
+    from dispatch.auth import service as auth_service
+    from dispatch.auth.models import Role, User
+    from dispatch.clock import SystemClock
+    from dispatch.config import Settings
+    from dispatch.db import Database
+
+    settings = Settings(database_url=database_url, secret_key=SECRET, env="development")
+    database = Database(database_url)
+    database.create_all()
+    password = auth_service.hash_password("bench-password-1")
+    now = SystemClock().now()
+    tokens: dict[str, str] = {}
+    with database.session() as session:
+        for station in stations:
+            username = f"bench_{station.lower()}"
+            user = session.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                user = User(
+                    username=username,
+                    full_name=username,
+                    password_hash=password,
+                    role=Role.station.value,
+                    unit=station,
+                    created_at=now,
+                )
+                session.add(user)
+                session.flush()
+            tokens[station], _ = auth_service.issue_token(user=user, settings=settings, now=now)
+        session.commit()
+    database.dispose()
+    return tokens
+
+
+def alert_body(seq: int, lat: float, lon: float) -> bytes:
+    """A realistic partner alert at a point."""
+    return json.dumps(
+        {
+            "external_id": f"live-{seq}-{random.random()}",
+            "category": "suicide_risk",
+            "detected_at": datetime.now(UTC).isoformat(),
+            "subject": {"name": "Bench Person", "handle": f"@b{seq}", "phones": []},
+            "content": {"platform": "instagram", "kind": "story", "text": "farewell"},
+            "location": {"lat": lat, "lon": lon, "accuracy_m": 30, "source": "gps"},
+        }
+    ).encode()
+
+
+async def console(url: str, run: Run, stop: asyncio.Event, ready: asyncio.Event) -> None:
+    """One console: record the receipt time of every alert.created."""
+    async with websockets.connect(url, max_queue=None, open_timeout=30) as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello", hello
+        ready.set()
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            now = time.perf_counter()
+            message = json.loads(raw)
+            kind = message.get("type")
+            if kind == "ping":
+                await ws.send('{"type":"pong"}')
+            elif kind == "alert.created":
+                run.receipts.append((int(message["alert_id"]), now))
+
+
+async def load(
+    bases: list[str],
+    creds: tuple[str, str],
+    stations: list[tuple[str, float, float]],
+    tokens: dict[str, str],
+    *,
+    consoles_per_station: int,
+    rate: float,
+    seconds: float,
+) -> Run:
+    """Connect the consoles, post alerts at `rate` for `seconds`, collect every receipt."""
+    run = Run(expected_per_alert=consoles_per_station)
+    stop = asyncio.Event()
+    tasks = []
+    readies = []
+    for i, (station, _, _) in enumerate(stations):
+        for j in range(consoles_per_station):
+            base = bases[(i * consoles_per_station + j) % len(bases)]
+            url = base.replace("http://", "ws://") + f"/ws?token={tokens[station]}"
+            ready = asyncio.Event()
+            readies.append(ready)
+            tasks.append(asyncio.create_task(console(url, run, stop, ready)))
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=120)
+    key, secret = creds
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def post(seq: int) -> None:
+            _, lat, lon = stations[seq % len(stations)]
+            raw = alert_body(seq, lat, lon)
+            sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            started = time.perf_counter()
+            try:
+                r = await client.post(
+                    bases[seq % len(bases)] + "/api/v1/alerts",
+                    content=raw,
+                    headers={
+                        "X-Api-Key": key,
+                        "X-Signature": sig,
+                        "Content-Type": "application/json",
+                    },
+                )
+            except httpx.HTTPError:
+                run.errors += 1
+                return
+            run.intake_ms.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 201:
+                run.errors += 1
+                return
+            run.sent[int(r.json()["id"])] = started
+
+        posts = []
+        total = int(rate * seconds)
+        t0 = time.perf_counter()
+        for seq in range(total):
+            delay = t0 + seq / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            posts.append(asyncio.create_task(post(seq)))
+        await asyncio.gather(*posts)
+    deadline = time.perf_counter() + 10
+    expected = len(run.sent) * consoles_per_station
+    while len(run.receipts) < expected and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return run
+
+
+def summarise(run: Run) -> dict[str, Any]:
+    """Delivery latency per receipt, intake latency per request, losses and duplicates."""
+    latencies = [
+        (received - run.sent[alert_id]) * 1000
+        for alert_id, received in run.receipts
+        if alert_id in run.sent
+    ]
+    per_alert: dict[int, int] = defaultdict(int)
+    for alert_id, _ in run.receipts:
+        per_alert[alert_id] += 1
+    missing = sum(max(0, run.expected_per_alert - per_alert.get(a, 0)) for a in run.sent)
+    duplicates = sum(max(0, n - run.expected_per_alert) for n in per_alert.values())
+    return {
+        "alerts": len(run.sent),
+        "errors": run.errors,
+        "receipts": len(run.receipts),
+        "missing": missing,
+        "duplicates": duplicates,
+        "delivery_p50_ms": round(percentile(latencies, 50), 1),
+        "delivery_p99_ms": round(percentile(latencies, 99), 1),
+        "intake_p50_ms": round(percentile(run.intake_ms, 50), 1),
+        "intake_p99_ms": round(percentile(run.intake_ms, 99), 1),
+    }
+
+
+def servers(database_url: str, processes: int, stack: ExitStack) -> list[str]:
+    """Start `processes` servers on one database; the first creates the schema."""
+    env = {
+        "DISPATCH_SECRET_KEY": SECRET,
+        "DISPATCH_LOG_LEVEL": "warning",
+        "DISPATCH_PARTNER_RATE_PER_SECOND": "100000",
+    }
+    return [stack.enter_context(server(database_url, extra_env=env)) for _ in range(processes)]
+
+
+def measure(
+    database_url: str,
+    *,
+    processes: int,
+    stations: int,
+    consoles: int,
+    rate: float,
+    seconds: float,
+    throughput: bool,
+) -> dict[str, Any]:
+    """Set up a database, start servers, and run the delivery (and throughput) load."""
+    points = station_points(stations)
+    creds = make_partner(database_url)
+    tokens = make_tokens(database_url, [s for s, _, _ in points])
+    per_station = max(1, consoles // stations)
+    with ExitStack() as stack:
+        bases = servers(database_url, processes, stack)
+        result = summarise(
+            asyncio.run(
+                load(
+                    bases,
+                    creds,
+                    points,
+                    tokens,
+                    consoles_per_station=per_station,
+                    rate=rate,
+                    seconds=seconds,
+                )
+            )
+        )
+        result.update(processes=processes, consoles=per_station * stations, rate=rate)
+        if throughput:
+            result["max_sustained_per_s"] = sustained(bases, creds, points, tokens)
+    return result
+
+
+def sustained(
+    bases: list[str],
+    creds: tuple[str, str],
+    points: list[tuple[str, float, float]],
+    tokens: dict[str, str],
+) -> float:
+    """The highest offered rate (alerts/s, 10 s steps) taken, committed and pushed in full."""
+    best = 0.0
+    for rate in (100, 200, 300, 400, 500, 600, 800):
+        summary = summarise(
+            asyncio.run(
+                load(
+                    bases,
+                    creds,
+                    points[:10],
+                    tokens,
+                    consoles_per_station=1,
+                    rate=rate,
+                    seconds=10,
+                )
+            )
+        )
+        ok = (
+            summary["errors"] == 0
+            and summary["missing"] == 0
+            and summary["intake_p99_ms"] < 100
+            and summary["alerts"] == rate * 10
+        )
+        print(f"  throughput step {rate}/s: {summary} -> {'sustained' if ok else 'not'}")
+        if not ok:
+            break
+        best = float(rate)
+    return best
+
+
+def main() -> None:
+    """Run on SQLite (one process) and, if given, PostgreSQL with 1 and/or 2 processes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--consoles", type=int, default=500)
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--postgres", help="PostgreSQL URL (its public schema is reset!)")
+    parser.add_argument("--processes", type=int, choices=(1, 2), nargs="*", default=[1, 2])
+    parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    common = {
+        "stations": args.stations,
+        "consoles": args.consoles,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "throughput": args.throughput,
+    }
+    results: dict[str, dict[str, Any]] = {}
+    if not args.skip_sqlite:
+        results["sqlite, 1 process"] = measure(sqlite_url(), processes=1, **common)
+    if args.postgres:
+        for processes in args.processes:
+            reset_postgres(args.postgres)
+            name = f"postgres, {processes} process{'es' if processes > 1 else ''}"
+            results[name] = measure(args.postgres, processes=processes, **common)
+    header = [
+        "console delivery",
+        "consoles",
+        "alerts/s",
+        "alerts",
+        "delivery p50 ms",
+        "delivery p99 ms",
+        "intake p99 ms",
+        "lost",
+        "duplicated",
+        "max sustained/s",
+    ]
+    rows = [
+        [
+            name,
+            r["consoles"],
+            r["rate"],
+            r["alerts"],
+            r["delivery_p50_ms"],
+            r["delivery_p99_ms"],
+            r["intake_p99_ms"],
+            r["missing"] + r["errors"],
+            r["duplicates"],
+            r.get("max_sustained_per_s", "-"),
+        ]
+        for name, r in results.items()
+    ]
+    print(markdown_table(header, rows))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        os.environ.setdefault("PYTHONUNBUFFERED", "1")
+        main()
