@@ -38,7 +38,7 @@ app.add_typer(retention_app, name="retention")
 
 def _database() -> Database:
     database = Database(get_settings().database_url)
-    database.create_all()
+    database.ensure_schema()
     return database
 
 
@@ -57,13 +57,13 @@ def serve(
     settings = get_settings()
     if demo:
         settings = settings.model_copy(update={"demo": True})
-    application = create_app(settings)
+    database = Database(settings.database_url)
+    database.ensure_schema()
+    application = create_app(settings, database=database, create_tables=False)
     if demo:
         from dispatch.demo import seed
         from dispatch.main import RUNTIMES
 
-        database: Database = application.state.database
-        database.create_all()
         with database.session() as session:
             lines = seed(session, application, SystemClock().now())
             for runtime in RUNTIMES:

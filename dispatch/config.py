@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,12 +77,77 @@ class Settings(BaseSettings):
     # WhatsApp outside the 24-hour window needs a pre-approved template (Content API sid).
     twilio_whatsapp_content_sid: str | None = None
     twilio_timeout_s: float = Field(default=10.0, gt=0)
+    # The SharedKey secret, if a Twilio Webhook Rule signs our webhooks with one (the request
+    # then carries X-Twilio-Webhooks-Signature-Settings); otherwise the auth token signs them.
+    twilio_webhook_shared_key: str | None = None
     # Link to an alert in the web console, put in every message ({base_url}, {alert_id}).
     console_alert_url: str = "{base_url}/#/alerts/{alert_id}"
 
     # --- care and review (issue 5) ---
+    # Review (response times): targets counted as breaches, and what counts as a life saved.
+    review_ack_target_minutes: float = Field(default=3.0, gt=0)
+    review_contact_target_minutes: float = Field(default=30.0, gt=0)
+    review_rescue_outcomes: list[str] = Field(
+        default_factory=lambda: ["attempt_interrupted", "found_safe_counselled", "hospitalised"]
+    )
+    # Outcomes where nobody could be contacted by design: never a missed-contact breach.
+    review_contact_exempt_outcomes: list[str] = Field(
+        default_factory=lambda: ["false_alarm", "transferred"]
+    )
+    review_max_days: int = Field(default=400, ge=1)
+    review_slowest_limit: int = Field(default=20, ge=1, le=500)
+    # Care: follow-up check-ins after a rescue outcome, hours after closing (scaled by the
+    # drill speed), and how long past due a check-in may stay before the circle officer is paged.
+    followup_offsets_hours: list[PositiveInt] = Field(default_factory=lambda: [24, 7 * 24, 30 * 24])
+    followup_grace_hours: float = Field(default=12.0, ge=0)
 
     # --- tipline (issue 6) ---
+    # The informant contact vault (pseudonym HMAC and the sealed WhatsApp address) has its own
+    # key, held only by the bot and its notifier: DISPATCH_PII_KEY holders cannot open it.
+    # Unset, it is DISPATCH_TIPLINE_VAULT_KEY (refused at its default in production above).
+    tipline_contact_key: str | None = None
+    tipline_districts: list[str] = Field(default=["Jaunpur", "Ghazipur", "Chandauli"])
+    tipline_idle_minutes: float = Field(default=30.0, gt=0)
+    # Messages one informant (by pseudonym) may send per window before the bot stops answering.
+    tipline_rate_limit: int = Field(default=40, ge=1)
+    tipline_rate_window_s: float = Field(default=600.0, gt=0)
+    tipline_max_media_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    tipline_media_types: list[str] = Field(
+        default=[
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "video/mp4",
+            "video/3gpp",
+            "audio/ogg",
+            "audio/mpeg",
+            "audio/amr",
+            "audio/mp4",
+        ]
+    )
+    tipline_media_dir: Path = REPO_ROOT / "var" / "tipline-media"
+    tipline_media_timeout_s: float = Field(default=20.0, gt=0)
+    # Pre-approved WhatsApp template for "action taken" outside the 24-hour window ({{1}}: ref).
+    tipline_action_content_sid: str | None = None
+    # A high-sensitivity tip nobody assigned within this time climbs the escalation chain.
+    tipline_escalate_minutes: float = Field(default=30.0, gt=0)
+    # Counts below this are shown as "<N" in exports that leave the office.
+    tipline_min_count: int = Field(default=5, ge=1)
+
+    @property
+    def contact_vault_key(self) -> str:
+        """The key of the tip line's contact vault."""
+        return self.tipline_contact_key or self.tipline_vault_key
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_tipline(self) -> Settings:
+        shared = self.contact_vault_key == self.pii_key and self.pii_key != DEV_PII_KEY
+        if self.env == "production" and (self.tipline_contact_key == DEV_PII_KEY or shared):
+            raise ValueError(
+                "unsafe settings for production: DISPATCH_TIPLINE_CONTACT_KEY "
+                "(its own Fernet key, not the default and not DISPATCH_PII_KEY)"
+            )
+        return self
 
     # --- hardening (issue 7) ---
 

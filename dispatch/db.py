@@ -53,7 +53,7 @@ def normalise_url(url: str) -> str:
 class Database:
     """One engine, its session factory, and the callbacks run after event-bearing commits."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 15) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._commit_listeners: list[Callable[[], None]] = []
@@ -73,9 +73,12 @@ class Database:
                 self.url,
                 echo=echo,
                 pool_pre_ping=True,
+                # At most 30 connections per process (plus the hub's 10), so two or three
+                # processes fit PostgreSQL's default 100; a request that cannot get one
+                # within 10 s is answered 503 (retry), never 500.
                 pool_size=pool_size,
-                max_overflow=20,
-                pool_timeout=5,
+                max_overflow=15,
+                pool_timeout=10,
             )
         self.session_factory = sessionmaker(
             bind=self.engine, class_=Session, expire_on_commit=False, info={"database": self}
@@ -91,6 +94,12 @@ class Database:
         with self.session() as session:
             events.ensure_sequence(session)
             session.commit()
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema with the migrations (the service and the CLI)."""
+        from dispatch import migrate
+
+        migrate.upgrade(self)
 
     def session(self) -> Session:
         """A new session bound to this database."""

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -116,7 +117,13 @@ def create_app(
 
     _install_error_handlers(app)
     _document_errors(app)
-    app.add_middleware(ArrivalMiddleware, clock=clock, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ArrivalMiddleware,
+        clock=clock,
+        max_body_bytes=settings.max_body_bytes,
+        # An action report carries the police's photos and video: several files of media.
+        upload_max_bytes=4 * settings.tipline_max_media_bytes,
+    )
     return app
 
 
@@ -176,6 +183,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             content={"detail": "database unavailable; retry shortly"},
             headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def database_busy(_request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        log.error("no database connection free within the pool timeout")
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the service is overloaded; retry shortly"},
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(DBAPIError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,9 @@ SECURITY_HEADERS = [
 ]
 
 
+UPLOAD_PATHS = re.compile(r"/api/v1/tips/[^/]+/action")
+
+
 class BodyTooLarge(Exception):
     """The request body passed the configured limit."""
 
@@ -34,10 +38,23 @@ class BodyTooLarge(Exception):
 class ArrivalMiddleware:
     """Stamps the arrival time first of all, limits body size, adds security headers."""
 
-    def __init__(self, app: ASGIApp, *, clock: Clock, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        clock: Clock,
+        max_body_bytes: int,
+        upload_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.clock = clock
         self.max_body_bytes = max_body_bytes
+        # Routes that take photos and video (a tip's action report) get the upload limit.
+        self.upload_max_bytes = max(upload_max_bytes or max_body_bytes, max_body_bytes)
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of a request path."""
+        return self.upload_max_bytes if UPLOAD_PATHS.fullmatch(path) else self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,9 +64,10 @@ class ArrivalMiddleware:
         received_at = self.clock.now()
         started = time.perf_counter()
         scope.setdefault("state", {})["received_at"] = received_at
+        limit = self.limit_for(str(scope.get("path", "")))
         length = _content_length(scope)
-        if length is not None and length > self.max_body_bytes:
-            await _too_large(send, self.max_body_bytes)
+        if length is not None and length > limit:
+            await _too_large(send, limit)
             return
         seen = 0
         status_code = 500
@@ -59,7 +77,7 @@ class ArrivalMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -76,7 +94,7 @@ class ArrivalMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            await _too_large(send, self.max_body_bytes)
+            await _too_large(send, limit)
             status_code = 413
         finally:
             if log.isEnabledFor(logging.INFO):

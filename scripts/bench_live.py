@@ -58,6 +58,7 @@ class Run:
     sent: dict[int, float] = field(default_factory=dict)  # alert id -> send time
     intake_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     receipts: list[tuple[int, float]] = field(default_factory=list)  # (alert id, received)
     expected_per_alert: int = 0
 
@@ -94,7 +95,7 @@ def make_tokens(database_url: str, stations: list[str]) -> dict[str, str]:
 
     settings = Settings(database_url=database_url, secret_key=SECRET, env="development")
     database = Database(database_url)
-    database.create_all()
+    database.ensure_schema()
     password = auth_service.hash_password("bench-password-1")
     now = SystemClock().now()
     tokens: dict[str, str] = {}
@@ -195,12 +196,14 @@ async def load(
                         "Content-Type": "application/json",
                     },
                 )
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 run.errors += 1
+                run.error_kinds[type(exc).__name__] += 1
                 return
             run.intake_ms.append((time.perf_counter() - started) * 1000)
             if r.status_code != 201:
                 run.errors += 1
+                run.error_kinds[f"HTTP {r.status_code}"] += 1
                 return
             run.sent[int(r.json()["id"])] = started
 
@@ -237,6 +240,7 @@ def summarise(run: Run) -> dict[str, Any]:
     return {
         "alerts": len(run.sent),
         "errors": run.errors,
+        "error_kinds": dict(run.error_kinds),
         "receipts": len(run.receipts),
         "missing": missing,
         "duplicates": duplicates,

@@ -73,9 +73,18 @@ def make_partner(database_url: str, name: str = "bench") -> tuple[str, str]:
 
 @contextmanager
 def server(
-    database_url: str, *, port: int | None = None, extra_env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    demo: bool = True,
 ) -> Iterator[str]:
-    """Run `dispatch serve` in a subprocess until the block ends; yields its base URL."""
+    """Run `dispatch serve` in a subprocess until the block ends; yields its base URL.
+
+    With `demo` (the default) the demo contacts exist, as in a real deployment: without any
+    contact every escalation level is unreachable and the engine pages all of them at once,
+    which is the right thing to do, but not the usual load.
+    """
     port = port or free_port()
     env = {
         **os.environ,
@@ -83,12 +92,15 @@ def server(
         "DISPATCH_ENV": "development",
         **(extra_env or {}),
     }
+    log_path = Path(tempfile.mkdtemp(prefix="dispatch-bench-log-")) / "server.log"
+    log = log_path.open("wb")  # a file, not a pipe: an undrained pipe would stall the server
     proc = subprocess.Popen(
-        [PYTHON, "-m", "dispatch.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [PYTHON, "-m", "dispatch.cli", "serve", "--port", str(port), "--log-level", "warning"]
+        + (["--demo"] if demo else []),
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -100,7 +112,7 @@ def server(
             except httpx.HTTPError:
                 time.sleep(0.1)
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server died")
+                raise RuntimeError(log_path.read_text(errors="replace")[-4000:] or "server died")
         else:
             raise RuntimeError("server did not start within 30 s")
         yield base
@@ -110,6 +122,10 @@ def server(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+        errors = log_path.read_text(errors="replace")
+        if "Traceback" in errors:
+            print(f"server errors (full log: {log_path}):\n{errors[-3000:]}", file=sys.stderr)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

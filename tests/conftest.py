@@ -20,6 +20,9 @@ from dispatch.db import Database
 from dispatch.main import create_app
 from tests.helpers import JASWANTNAGAR_ID, add_user, login
 
+# One headless Chromium for every package's browser tests (see tests/browser.py).
+pytest_plugins = ["tests.browser"]
+
 POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_GEO = REPO.parent / "shared" / "data" / "geo"

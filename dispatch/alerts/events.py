@@ -1,11 +1,12 @@
 """The append-only timeline: gapless, ordered event ids and a hash chain over every event.
 
-Appending locks the single `event_sequence` row until the transaction commits. That one lock
-gives three guarantees at once: event ids are assigned in commit order (so a console replaying
-`since=<id>` can never miss an event committed late), the hash chain has one well-defined
-predecessor per event, and several service processes on PostgreSQL never interleave. Append
-events last in a transaction, after any other row locks, so lock order is always alert then
-sequence.
+Writing a transaction's events (just before it commits) locks the single `event_sequence` row
+until the commit. That one lock gives three guarantees at once: event ids are assigned in
+commit order (so a console replaying `since=<id>` can never miss an event committed late), the
+hash chain has one well-defined predecessor per event, and several service processes on
+PostgreSQL never interleave. The events are written after every other change of the
+transaction has been flushed, so lock order is always alert then sequence, and the lock is
+held only for the last few statements.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class EventType(StrEnum):
     reopened = "alert.reopened"
     counselling = "alert.counselling"
     followup = "alert.followup"
+    followup_overdue = "followup.overdue"
     pii_viewed = "audit.pii_viewed"
     pii_purged = "audit.pii_purged"
     tip = "tip.event"
@@ -113,58 +115,82 @@ def append(
     data: dict[str, Any] | None = None,
     internal: bool = False,
 ) -> AlertEvent:
-    """Append one event to the timeline inside the caller's transaction."""
-    row = session.execute(
-        sa.update(EventSequence)
-        .where(EventSequence.id == 1)  # type: ignore[arg-type]
-        .values(last_id=EventSequence.last_id + 1)
-        .returning(sa.column("last_id"), sa.column("last_hash"))
-    ).one()
-    event_id, prev_hash = int(row[0]), str(row[1])
+    """Append one event to the timeline inside the caller's transaction.
+
+    The event is written when the transaction commits (`_write_pending`, run just before the
+    commit): only then is the sequence row locked, so the lock that orders the timeline is
+    held for a few statements, not for the caller's whole transaction. Its id and hash are
+    set at that point; until then the id is 0 and the hash empty.
+    """
     # JSON round-trip so the hash covers exactly what the database will hand back.
     clean = json.loads(_canonical(data or {}))
-    content_digest = data_digest(clean)
-    digest = compute_hash(
-        event_id=event_id,
-        alert_id=alert_id,
-        type_=str(type_),
-        at=at,
-        actor=actor,
-        digest=content_digest,
-        scope=scope,
-        internal=internal,
-        prev_hash=prev_hash,
-    )
-    session.execute(
-        sa.update(EventSequence)
-        .where(EventSequence.id == 1)  # type: ignore[arg-type]
-        .values(last_hash=digest)
-    )
     event = AlertEvent(
-        id=event_id,
+        id=0,  # numbered when written, just before the commit
         alert_id=alert_id,
         type=str(type_),
         at=at,
         actor=actor,
         data=clean,
-        data_digest=content_digest,
+        data_digest=data_digest(clean),
         scope=scope,
         internal=internal,
-        prev_hash=prev_hash,
-        hash=digest,
+        prev_hash="",
+        hash="",
     )
-    session.add(event)
+    session.info.setdefault("pending_events", []).append(event)
     session.info.setdefault("event_types", []).append(
         (event.type, str(clean.get("status", "")) if event.type == EventType.delivery else "")
     )
-    if not internal and not session.info.get("events_appended"):
+    if not internal:
         session.info["events_appended"] = True
-        bind = session.get_bind()
-        if bind.dialect.name == "postgresql":
-            # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
-            session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
-    session.flush()
     return event
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Number, chain and insert the transaction's events, holding the sequence lock briefly."""
+    pending: list[AlertEvent] | None = session.info.pop("pending_events", None)
+    if not pending:
+        return
+    session.flush()  # every other change first: the sequence lock is taken last
+    row = session.execute(
+        sa.update(EventSequence)
+        .where(EventSequence.id == 1)  # type: ignore[arg-type]
+        .values(last_id=EventSequence.last_id + len(pending))
+        .returning(sa.column("last_id"), sa.column("last_hash"))
+    ).one()
+    prev_hash = str(row[1])
+    first_id = int(row[0]) - len(pending) + 1
+    for offset, event in enumerate(pending):
+        event.id = first_id + offset
+        event.prev_hash = prev_hash
+        event.hash = compute_hash(
+            event_id=event.id,
+            alert_id=event.alert_id,
+            type_=event.type,
+            at=event.at,
+            actor=event.actor,
+            digest=event.data_digest,
+            scope=event.scope,
+            internal=event.internal,
+            prev_hash=prev_hash,
+        )
+        prev_hash = event.hash
+    session.add_all(pending)
+    session.execute(
+        sa.update(EventSequence)
+        .where(EventSequence.id == 1)  # type: ignore[arg-type]
+        .values(last_hash=prev_hash)
+    )
+    if session.info.get("events_appended") and session.get_bind().dialect.name == "postgresql":
+        # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
+        session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+    session.flush()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop("pending_events", None)
 
 
 def last_event_id(session: Session) -> int:

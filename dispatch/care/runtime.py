@@ -1,19 +1,37 @@
-"""Start-up, shutdown and demo data of this domain (filled in by its issue)."""
+"""Start-up and shutdown of care: the overdue follow-up sweep on the escalation sweeper."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from dispatch.care import jobs
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.escalation import jobs as escalation_jobs
+
+SWEEP_NAME = "care.followups"
+
 
 async def start(app: FastAPI) -> None:
-    """Start this domain's background work."""
+    """Hook the overdue follow-up check onto the escalation sweeper."""
+    settings: Settings = app.state.settings
+    state = app.state
+
+    def sweep(database: Database, now: datetime) -> None:
+        # app.state, not the provider itself: the notifier is resolved at send time.
+        jobs.escalate_overdue(database, now, settings=settings, notifier=state)
+
+    escalation_jobs.register_sweep(app, SWEEP_NAME, sweep)
 
 
 async def stop(app: FastAPI) -> None:
-    """Stop this domain's background work."""
+    """Stop the follow-up sweep."""
+    escalation_jobs.unregister_sweep(app, SWEEP_NAME)
 
 
 def seed_demo(session: Session, app: FastAPI) -> list[str]:
-    """Add this domain's demo data; returns lines to print for the demo."""
+    """Care has no demo data of its own (close a demo alert to see follow-ups)."""
     return []

@@ -52,8 +52,7 @@ def index() -> HTMLResponse:
     """The console page, with every extension script after app.js."""
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     tags = "\n".join(
-        f'<script type="module" src="{html.escape(src)}"></script>'
-        for src in extension_scripts()
+        f'<script type="module" src="{html.escape(src)}"></script>' for src in extension_scripts()
     )
     return HTMLResponse(page.replace(EXT_MARKER, tags), headers=NO_CACHE)
 

@@ -22,7 +22,7 @@ escalation_app = typer.Typer(help="The escalation policy.", no_args_is_help=True
 
 def _database() -> Database:
     database = Database(get_settings().database_url)
-    database.create_all()
+    database.ensure_schema()
     return database
 
 

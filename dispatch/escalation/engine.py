@@ -78,6 +78,8 @@ class Scheduler(Protocol):
 
     def remove_job(self, job_id: str) -> None: ...
 
+    def get_job(self, job_id: str) -> Any: ...
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -135,6 +137,9 @@ class Engine:
         self.notifier = notifier
         self.scheduler = scheduler
         self.stopping = threading.Event()
+        # SQLite has one writer: steps from many timer threads would only fight over its lock
+        # (busy-waiting with growing sleeps, starving API requests); take turns here instead.
+        self._turn = threading.Lock() if database.is_sqlite else None
 
     # ---------- driving ----------
 
@@ -147,12 +152,16 @@ class Engine:
         skip_locked: bool = False,
     ) -> Outcome:
         """Do the step due for one alert if `fence` still matches (None: a sweep, any token)."""
-        now = now or self.clock.now()
         engine_thread.quiet = True
+        if self._turn is not None:
+            self._turn.acquire()
         try:
+            now = now or self.clock.now()  # after waiting for our turn: when it really runs
             with self.database.session() as session:
                 outcome, schedule = self._run_locked(session, alert_id, fence, now, skip_locked)
         finally:
+            if self._turn is not None:
+                self._turn.release()
             engine_thread.quiet = False
         if schedule and outcome.skipped == "not due":
             # Woken before the deadline by our clock: set the timer again, unless the timer's
@@ -233,18 +242,20 @@ class Engine:
         started = self.clock.now()
         outcomes: list[Outcome] = []
         workers = 1 if self.database.is_sqlite else self.settings.escalation_workers
-        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        pool: ThreadPoolExecutor | None = None
         try:
             while not self.stopping.is_set():
                 ids = self.due_ids(now, limit=500)
                 if not ids:
                     break
+                if pool is None and workers > 1 and len(ids) > 1:
+                    pool = ThreadPoolExecutor(max_workers=workers)
+                # Each step runs (and is stamped on the timeline) at its own time, not the
+                # sweep's: a long sweep must not record steps as earlier than they went out.
                 if pool is not None:
-                    batch = list(
-                        pool.map(lambda i: self.run_step(i, None, now, skip_locked=True), ids)
-                    )
+                    batch = list(pool.map(lambda i: self.run_step(i, None, skip_locked=True), ids))
                 else:
-                    batch = [self.run_step(i, None, now, skip_locked=True) for i in ids]
+                    batch = [self.run_step(i, None, skip_locked=True) for i in ids]
                 outcomes += batch
                 if not any(o.step is not None for o in batch):
                     break  # what is left is locked by another process, which will run it
@@ -266,6 +277,36 @@ class Engine:
                 .limit(limit)
             ).all()
         return [int(r) for r in rows if r is not None]
+
+    def arm_upcoming(self, now: datetime, horizon_s: float, *, limit: int = 10_000) -> int:
+        """Set timers for steps due within horizon_s that have none (the sweeper calls this).
+
+        Timers live in memory: after a restart, or for alerts whose deadline another process
+        set, the next step would otherwise wait for a sweep. Returns the timers set.
+        """
+        if self.scheduler is None or self.stopping.is_set():
+            return 0
+        with self.database.session() as session:
+            rows = session.exec(
+                select(Alert.id, Alert.escalation_due_at, Alert.escalation_fence)
+                .where(col(Alert.escalation_due_at) > now)
+                .where(col(Alert.escalation_due_at) <= now + timedelta(seconds=horizon_s))
+                .order_by(col(Alert.escalation_due_at))
+                .limit(limit)
+            ).all()
+        armed = 0
+        for alert_id, due_at, fence in rows:
+            if alert_id is None or due_at is None:
+                continue
+            try:
+                job = self.scheduler.get_job(f"escalation:{alert_id}")
+            except Exception:  # the scheduler is shutting down
+                return armed
+            if job is not None and list(job.args) == [alert_id, fence]:
+                continue
+            self.schedule(int(alert_id), due_at, fence)
+            armed += 1
+        return armed
 
     def schedule(self, alert_id: int, due_at: datetime | None, fence: int | None) -> None:
         """Set (or clear) the alert's timer; the database stays the truth if this is lost."""

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 
+from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.escalation.engine import Engine, Outcome, engine_thread
 
@@ -58,21 +60,41 @@ def run_registered(app: FastAPI, now: datetime) -> None:
             log.exception("sweep %s failed", name)
 
 
+def sweep_interval(settings: Settings) -> float:
+    """Seconds between sweeps (divided by the drill speed, at least half a second)."""
+    return max(0.5, settings.scaled(settings.sweep_interval_s))
+
+
 def sweep(app: FastAPI) -> list[Outcome]:
-    """One sweeper run: other domains' sweeps, then every overdue escalation step."""
+    """One sweeper run: other domains' sweeps, then every overdue escalation step.
+
+    A run brought forward by a commit (the Waker) only runs the due escalation steps: under
+    load that happens after nearly every intake, and the other domains' sweeps and the timer
+    arming are periodic work that need not run more often than the sweep interval.
+    """
     engine: Engine = app.state.escalation
     waker: Waker | None = getattr(app.state, "escalation_waker", None)
+    interval = sweep_interval(engine.settings)
+    last_full: float = getattr(app.state, "escalation_last_full_sweep", float("-inf"))
+    full = time.monotonic() - last_full >= interval * 0.9
     outcomes: list[Outcome] = []
     while not engine.stopping.is_set():
         if waker is not None:
             waker.clear()
         now = engine.clock.now()
-        run_registered(app, now)
+        if full:
+            app.state.escalation_last_full_sweep = time.monotonic()
+            run_registered(app, now)
         try:
             outcomes += engine.run_due(now)
+            if full:
+                # Steps due before the next sweep get a timer if they have none (after a
+                # restart, or deadlines set by another process), so they fire on time.
+                engine.arm_upcoming(engine.clock.now(), 2 * interval)
         except Exception:
             log.exception("escalation sweep failed; the next sweep retries")
             break
+        full = False
         # A commit that rang while this sweep ran may have been skipped by the scheduler
         # (one sweep at a time): go round again rather than wait for the interval.
         if waker is None or not waker.pending:

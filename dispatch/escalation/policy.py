@@ -1,8 +1,40 @@
 """The escalation policy: which posts are paged, how, and after how long (data, not code).
 
-The file (settings.escalation_policy_path, format in docs/escalation.md) holds a chain per
-category, with whole-chain overrides per district. It is validated when the service starts;
-a running escalation uses the copy taken when it started (`snapshot`), never the file.
+The file (settings.escalation_policy_path, default data/escalation_policy.json) holds a chain
+per category, with whole-chain overrides per district. It is validated when the service
+starts (`dispatch escalation check FILE` prints each chain's timing); a running escalation
+uses the copy taken when it started (`snapshot`), never the file.
+
+Format (JSON; unknown keys are refused):
+
+    {
+      "version": 1,                       # >= 1, copied onto every alert's snapshot
+      "description": "...",               # free text
+      "chains": {                         # by alert category; "default" is required
+        "suicide_risk": {
+          "steps": [                      # level 0, 1, ... (1 to 20 levels)
+            {"after_s": 0,                # seconds after the previous level (level 0:
+                                          #   after arrival); DISPATCH_DRILL_SPEED divides it
+             "targets": [{"post": "sho",  # sho, circle_officer, district_control, sp_office,
+                                          #   range_office, dig_office, state_cell
+                          "channels": ["console", "sms", "whatsapp", "voice"]}]}
+          ],
+          "repeat_last_every_s": 240,     # then the last level again (10 s .. 24 h)
+          "stall_en_route_s": 600,        # acknowledged, nobody en route: escalate (optional,
+          "stall_on_scene_s": 2700        #   default DISPATCH_STALL_*_MINUTES)
+        },
+        "default": {...}
+      },
+      "districts": {                      # optional: per district, chains by category or
+        "Varanasi": {"threat_to_others": {...}, "default": {...}}   # "default" that
+      }                                   #   replace the state-wide chain there
+    }
+
+Lookup for an alert: districts[district][category], districts[district]["default"],
+chains[category], chains["default"]. A post is paged for the alert's own unit (its station,
+circle, district or range; the state cell has none), on every channel listed, to every active
+contact holding it (WhatsApp only to contacts that have it). A level that reaches nobody does
+not wait: the next level is due at once.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from dispatch.auth.deps import CurrentUser, UserScope, require_roles
 from dispatch.auth.models import Role, User
 from dispatch.db import SessionDep
 from dispatch.deps import MAX_ID, ClockDep, ResolverDep, SettingsDep
+from dispatch.escalation import jobs
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.models import ContactCreate, ContactPublic, Post
 from dispatch.escalation.policy import Policy
@@ -92,7 +93,7 @@ def info(request: Request, settings: SettingsDep, _user: CurrentUser) -> Escalat
         drill_speed=settings.drill_speed,
         transport=getattr(notifier, "name", "none"),
         scheduler=getattr(request.app.state, "scheduler", None) is not None,
-        sweep_interval_s=max(0.5, settings.scaled(settings.sweep_interval_s)),
+        sweep_interval_s=jobs.sweep_interval(settings),
     )
 
 

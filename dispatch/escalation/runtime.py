@@ -45,7 +45,7 @@ async def start(app: FastAPI) -> None:
         executors={"default": ThreadPoolExecutor(max_workers=10)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    interval = max(0.5, settings.scaled(settings.sweep_interval_s))
+    interval = jobs.sweep_interval(settings)
     scheduler.add_job(
         jobs.sweep,
         "interval",

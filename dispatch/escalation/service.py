@@ -1,7 +1,7 @@
 """Contacts (who holds which post) and one-off pages other domains send through them.
 
 `page(...)` is the entry point for care follow-ups, the tip line and anything else that must
-reach a post by SMS, WhatsApp or a call; docs/escalation.md shows how to call it.
+reach a post by SMS, WhatsApp or a call; its docstring shows how to call it.
 """
 
 from __future__ import annotations

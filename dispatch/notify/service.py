@@ -121,8 +121,7 @@ def deliver(
     record.provider_id = result.provider_id
     record.status = result.status if result.ok else "failed"
     record.error = result.error
-    session.add(record)
-    session.flush()
+    session.add(record)  # flushed with the caller's next flush or commit
     return record
 
 

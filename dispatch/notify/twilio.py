@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -18,6 +19,16 @@ log = logging.getLogger(__name__)
 
 # Call progress Twilio reports to the status callback; busy/no-answer/failed escalate at once.
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+# Twilio's error texts quote the number ("The 'To' number +9198... is not valid"); the error is
+# stored and put on the timeline, so numbers in it are masked like everywhere else.
+_NUMBER = re.compile(r"\+\d[\d\s-]{6,}\d|\b\d{10,}\b")
+
+
+def redact_numbers(text: str) -> str:
+    """The text with every phone-number-like run of digits masked."""
+    return _NUMBER.sub(lambda m: mask_phone(re.sub(r"[\s-]", "", m.group(0))), text)
 
 
 def whatsapp_address(number: str) -> str:
@@ -63,17 +74,23 @@ class TwilioProvider:
                 "twilio refused %s to %s: %s", message.channel, mask_phone(message.to), exc.code
             )
             return SendResult(
-                provider_id=None, status="failed", error=f"twilio {exc.code}: {exc.msg}"[:500]
+                provider_id=None,
+                status="failed",
+                error=redact_numbers(f"twilio {exc.code}: {exc.msg}")[:500],
             )
         except (TwilioException, OSError, ValueError) as exc:
             log.warning("twilio unreachable for %s: %s", message.channel, type(exc).__name__)
             return SendResult(
-                provider_id=None, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]
+                provider_id=None,
+                status="failed",
+                error=redact_numbers(f"{type(exc).__name__}: {exc}")[:500],
             )
         except Exception as exc:  # requests' errors, without importing requests here
             log.warning("twilio request failed: %s", type(exc).__name__)
             return SendResult(
-                provider_id=None, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]
+                provider_id=None,
+                status="failed",
+                error=redact_numbers(f"{type(exc).__name__}: {exc}")[:500],
             )
 
     def _message(self, message: OutboundMessage) -> SendResult:

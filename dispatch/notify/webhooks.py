@@ -9,6 +9,10 @@
 `twilio.request_validator.RequestValidator` against DISPATCH_PUBLIC_BASE_URL + path + query
 (the URL Twilio called, in front of the reverse proxy). Anything else is 403 before the
 handler runs, so a forged request changes nothing.
+
+Twilio signs with the account's auth token (HMAC-SHA1), or, when a Webhook Rule matches the
+URL, with a SharedKey and the algorithm named in `X-Twilio-Webhooks-Signature-Settings`
+(DISPATCH_TWILIO_WEBHOOK_SHARED_KEY holds that secret; without it such requests are refused).
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    HMAC_SHA1,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 
 from dispatch.config import Settings
 
@@ -39,9 +48,18 @@ async def verified_twilio_form(request: Request) -> dict[str, str]:
     settings: Settings = request.app.state.settings
     signature = request.headers.get("X-Twilio-Signature", "")
     form = await request.form()
-    token = settings.twilio_auth_token
+    signing = request.headers.get(SIGNATURE_SETTINGS_HEADER, "")
+    if signing:
+        secret = settings.twilio_webhook_shared_key
+        algorithm = get_signature_algorithm(signing)
+    else:
+        secret, algorithm = settings.twilio_auth_token, HMAC_SHA1
     url = public_url(request, settings)
-    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
+    if (
+        not secret
+        or not signature
+        or not RequestValidator(secret).validate(url, form, signature, algorithm)
+    ):
         log.warning("rejected a Twilio webhook with a missing or wrong signature: %s", url)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid Twilio signature")
     return {key: value for key, value in form.multi_items() if isinstance(value, str)}

@@ -92,8 +92,7 @@ class RecordingTwilio(HttpClient):
             "api_version": "2010-04-01",
             "date_created": "Tue, 24 Nov 2026 16:46:00 +0000",
             "uri": (
-                f"/2010-04-01/Accounts/{ACCOUNT_SID}/"
-                f"{'Calls' if calls else 'Messages'}/{sid}.json"
+                f"/2010-04-01/Accounts/{ACCOUNT_SID}/{'Calls' if calls else 'Messages'}/{sid}.json"
             ),
         }
         if calls:

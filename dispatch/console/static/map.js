@@ -102,7 +102,7 @@ export function drawMap(container, detail, collection, t) {
   if (hasPoint) {
     const r = ((loc.accuracy_m || 0) / M_PER_DEG) * S;
     svg.append(el('circle', { cx: X(loc.lon), cy: Y(loc.lat), r: Math.max(r, 2).toFixed(1), class: 'accuracy' }));
-    svg.append(el('circle', { cx: X(loc.lon), cy: Y(loc.lat), r: 7, class: 'pos' }));
+    svg.append(el('circle', { cx: X(loc.lon), cy: Y(loc.lat), r: 14, class: 'pos' }));
   }
   // A 1 km scale bar, bottom left.
   const km = (1000 / M_PER_DEG) * S;
