@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     online_geocoder_url: str | None = None
     nearest_max_m: float = Field(default=5000.0, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Threads that run request handlers at once in one process (anyio's default, 40).
+    request_threads: int = Field(default=40, ge=1, le=200)
     default_phone_region: str = "IN"
 
     # Escalation and drills.

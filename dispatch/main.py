@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -71,6 +72,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if create_tables:
             database.create_all()
+        # Request handlers run in threads that share the GIL; requests beyond this many wait
+        # in the event loop (DISPATCH_REQUEST_THREADS, a tuning knob for operators).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         started = []
         try:
             for runtime in RUNTIMES:

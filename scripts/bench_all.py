@@ -54,6 +54,26 @@ def run(name: str, args: list[str]) -> dict[str, Any]:
     }
 
 
+def ensure_database(url: str) -> None:
+    """Create the benchmark database if the server does not have it yet."""
+    import sqlalchemy as sa
+
+    from dispatch.db import normalise_url
+
+    url = normalise_url(url)
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(
+        sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
 def main() -> None:
     """Run the benchmarks and write the README section."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -69,6 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     pg = args.postgres
+    sys.path.insert(0, str(REPO))
+    ensure_database(pg)
     quick = args.quick
     history = Path(tempfile.mkdtemp(prefix="dispatch-history-")) / "history.db"
     count = "20000" if quick else "1000000"

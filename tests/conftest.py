@@ -10,15 +10,15 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from dispatch.auth import service as auth_service
-from dispatch.auth.models import PartnerCredentials, Role
-from dispatch.clock import FrozenClock
+from dispatch.auth.models import PartnerCredentials, Role, User
+from dispatch.clock import FrozenClock, SystemClock
 from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.main import create_app
-from tests.helpers import JASWANTNAGAR_ID, add_user, login
+from tests.helpers import JASWANTNAGAR_ID
 
 # One headless Chromium for every package's browser tests (see tests/browser.py).
 pytest_plugins = ["tests.browser"]
@@ -139,29 +139,61 @@ def partner(database: Database) -> PartnerCredentials:
     return creds
 
 
+PASSWORD = "correct-horse-1"
+# A user per role around the Jaswantnagar seed case.
+USERS: dict[str, tuple[Role, str | None]] = {
+    "cell": (Role.operator, None),
+    "supervisor": (Role.supervisor, None),
+    "admin": (Role.admin, None),
+    "sho_jsw": (Role.station, JASWANTNAGAR_ID),
+    "sho_saifai": (Role.station, "ETW-SAIFAI"),
+    "co_jsw": (Role.circle, "Jaswantnagar"),
+    "dcr_etawah": (Role.district, "Etawah"),
+    "sp_jaunpur": (Role.district, "Jaunpur"),
+    "dig_kanpur": (Role.range, "Kanpur"),
+    "dig_varanasi": (Role.range, "Varanasi"),
+}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One argon2 hash for every fixture user (hashing is slow on purpose)."""
+    return auth_service.hash_password(PASSWORD)
+
+
 @pytest.fixture
-def users(database: Database) -> dict[str, tuple[Role, str | None]]:
-    """A user per role around the Jaswantnagar seed case (password correct-horse-1)."""
-    table: dict[str, tuple[Role, str | None]] = {
-        "cell": (Role.operator, None),
-        "supervisor": (Role.supervisor, None),
-        "admin": (Role.admin, None),
-        "sho_jsw": (Role.station, JASWANTNAGAR_ID),
-        "sho_saifai": (Role.station, "ETW-SAIFAI"),
-        "co_jsw": (Role.circle, "Jaswantnagar"),
-        "dcr_etawah": (Role.district, "Etawah"),
-        "sp_jaunpur": (Role.district, "Jaunpur"),
-        "dig_kanpur": (Role.range, "Kanpur"),
-        "dig_varanasi": (Role.range, "Varanasi"),
-    }
-    for name, (role, unit) in table.items():
-        add_user(database, name, role, unit)
-    return table
+def users(database: Database, password_hash: str) -> dict[str, tuple[Role, str | None]]:
+    """The fixture users, created directly (password correct-horse-1)."""
+    now = SystemClock().now()
+    with database.session() as session:
+        for name, (role, unit) in USERS.items():
+            session.add(
+                User(
+                    username=name,
+                    full_name=name,
+                    password_hash=password_hash,
+                    role=role.value,
+                    unit=unit,
+                    created_at=now,
+                )
+            )
+        session.commit()
+    return dict(USERS)
 
 
 @pytest.fixture
 def auth(
-    client: TestClient, users: dict[str, tuple[Role, str | None]]
+    client: TestClient,
+    database: Database,
+    settings: Settings,
+    clock: FrozenClock,
+    users: dict[str, tuple[Role, str | None]],
 ) -> dict[str, dict[str, str]]:
-    """Bearer headers for every fixture user, by username."""
-    return {name: login(client, name) for name in users}
+    """Bearer headers for every fixture user, by username (issued directly: logging in is
+    tested in tests/auth)."""
+    out: dict[str, dict[str, str]] = {}
+    with database.session() as session:
+        for user in session.exec(select(User)).all():
+            token, _ = auth_service.issue_token(user=user, settings=settings, now=clock.now())
+            out[user.username] = {"Authorization": f"Bearer {token}"}
+    return out

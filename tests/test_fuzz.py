@@ -24,9 +24,7 @@ pytestmark = pytest.mark.slow
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
-def test_api_never_fails_on_generated_input(
-    app: FastAPI, auth: dict[str, dict[str, str]]
-) -> None:
+def test_api_never_fails_on_generated_input(app: FastAPI, auth: dict[str, dict[str, str]]) -> None:
     """Whatever a client sends, the answer is a clear 4xx or a success matching the schema."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []

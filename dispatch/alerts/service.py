@@ -423,19 +423,7 @@ def add_signal(
     if signal.detected_at is not None:
         data["detected_at"] = signal.detected_at.isoformat()
     alert.updated_at = now
-    _touch_escalation(alert, now)
-    session.add(alert)
-    session.flush()
-    assert alert.id is not None
-    events.append(
-        session,
-        alert_id=alert.id,
-        type_=EventType.signal,
-        at=now,
-        actor=actor,
-        scope=alert.scope,
-        data=data,
-    )
+    _record_change(session, alert, now, EventType.signal, actor, data)
     if handover:
         assert alert.station_id is not None
         events.append(
@@ -602,6 +590,30 @@ def record_pii_view(
 # ---------- working an alert ----------
 
 
+def _record_change(
+    session: Session,
+    alert: Alert,
+    now: datetime,
+    type_: EventType,
+    actor: str,
+    data: dict[str, Any],
+) -> None:
+    """Store a changed alert, wake its escalation, and put the change on the timeline."""
+    _touch_escalation(alert, now)
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    events.append(
+        session,
+        alert_id=alert.id,
+        type_=type_,
+        at=now,
+        actor=actor,
+        scope=alert.scope,
+        data=data,
+    )
+
+
 def _touch_escalation(alert: Alert, now: datetime) -> None:
     # Any lifecycle change asks the escalation engine to re-evaluate this alert once.
     if alert.status != AlertStatus.closed:
@@ -622,18 +634,13 @@ def acknowledge(
     if alert.status == AlertStatus.new:
         alert.status = AlertStatus.acknowledged.value
     alert.updated_at = now
-    _touch_escalation(alert, now)
-    session.add(alert)
-    session.flush()
-    assert alert.id is not None
-    events.append(
+    _record_change(
         session,
-        alert_id=alert.id,
-        type_=EventType.acknowledged,
-        at=now,
-        actor=by,
-        scope=alert.scope,
-        data={"via": via, "level": alert.escalation_level},
+        alert,
+        now,
+        EventType.acknowledged,
+        by,
+        {"via": via, "level": alert.escalation_level},
     )
     session.commit()
     return True
@@ -672,24 +679,12 @@ def change_status(
     if target == AlertStatus.person_found and alert.contacted_at is None:
         alert.contacted_at = now
     alert.updated_at = now
-    _touch_escalation(alert, now)
-    session.add(alert)
-    session.flush()
-    assert alert.id is not None
     data: dict[str, Any] = {"from": current.value, "to": target.value}
     for key in ("team", "vehicle", "note"):
         value = getattr(change, key)
         if value:
             data[key] = value
-    events.append(
-        session,
-        alert_id=alert.id,
-        type_=EventType.status,
-        at=now,
-        actor=by,
-        scope=alert.scope,
-        data=data,
-    )
+    _record_change(session, alert, now, EventType.status, by, data)
     session.commit()
     return alert
 
@@ -733,18 +728,13 @@ def assign_station(
     _apply_station(alert, station, resolver, now)
     alert.resolution_method = "manual"
     alert.updated_at = now
-    _touch_escalation(alert, now)
-    session.add(alert)
-    session.flush()
-    assert alert.id is not None
-    events.append(
+    _record_change(
         session,
-        alert_id=alert.id,
-        type_=EventType.assigned if was_unresolved else EventType.handover,
-        at=now,
-        actor=by,
-        scope=alert.scope,
-        data={
+        alert,
+        now,
+        EventType.assigned if was_unresolved else EventType.handover,
+        by,
+        {
             "from": previous.model_dump() if previous else None,
             "to": station_ref(alert).model_dump(),  # type: ignore[union-attr]
             "reason": reason,

@@ -100,7 +100,7 @@ def test_offsets_are_configurable(
     database: Database, clock: FrozenClock, partner: PartnerCredentials, settings: Settings
 ) -> None:
     from dispatch.main import create_app
-    from tests.care.conftest import USERS
+    from tests.conftest import USERS
 
     custom = settings.model_copy(update={"followup_offsets_hours": [2, 48]})
     app = create_app(custom, clock=clock, database=database)

@@ -4,6 +4,6 @@ comes from tests/browser.py (loaded by the root conftest)."""
 from __future__ import annotations
 
 # The real-uvicorn server and the fast users of the live tests.
-from tests.live.conftest import password_hash, server, users  # noqa: F401
+from tests.live.conftest import server  # noqa: F401
 
 PASSWORD = "correct-horse-1"
