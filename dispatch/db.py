@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -137,18 +138,54 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+class FairLock:
+    """A lock that serves waiters in arrival order (threading.Lock does not: a thread that
+    releases it and asks again at once usually wins, so a sweeper running step after step
+    could starve the intake requests waiting behind it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0  # the next ticket to hand out
+        self._serving = 0  # the ticket that holds the lock, or may take it
+        self._abandoned: set[int] = set()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for our turn; False (and our turn given up) after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while self._serving != ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._abandoned.add(ticket)
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def release(self) -> None:
+        """Hand the lock to the next waiter still waiting."""
+        with self._cond:
+            self._serving += 1
+            while self._serving in self._abandoned:
+                self._abandoned.discard(self._serving)
+                self._serving += 1
+            self._cond.notify_all()
+
+
 class _SqliteWriter:
     """SQLite has one writer. Every transaction takes the write lock up front (BEGIN
     IMMEDIATE), which avoids the "database is locked" failure of a read transaction that later
     writes. Waiting for it inside SQLite means its busy handler, which sleeps in growing steps
     (up to 100 ms) and is unfair: under load that made intake's p99 hundreds of milliseconds.
-    So the threads of this process queue on a Python lock first and hand the database over at
-    once; SQLite's own busy timeout still guards against other processes (the CLI)."""
+    So the threads of this process queue on a fair Python lock first and hand the database
+    over at once, in arrival order; SQLite's own busy timeout still guards against other
+    processes (the CLI)."""
 
     WAIT_S = 30.0
 
     def __init__(self, engine: Engine) -> None:
-        self._lock = threading.Lock()
+        self._lock = FairLock()
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)

@@ -143,17 +143,33 @@ def main() -> None:
     print(f"\nresults in {RESULTS}")
 
 
+ORDER = ("resolve", "intake", "live", "escalation", "review")
+
+
 def write_readme(results: dict[str, dict[str, Any]], quick: bool) -> None:
-    """Replace the README's benchmark section with these tables."""
-    lines = [BEGIN, ""]
+    """Replace the README's benchmark section: this run's tables, and for benchmarks not run
+    this time (`--only`), the tables kept from their last run in bench-results/."""
     when = time.strftime("%Y-%m-%d")
-    lines.append(
-        f"Measured {when} with `make bench` on this project's 2-core machine (PostgreSQL 15 on "
-        "the same machine)" + (" -- QUICK sizes, not the targets' sizes" if quick else "") + "."
-    )
     for name, result in results.items():
-        lines += ["", f"**{name}** (`{result.get('command', '')}`)", ""]
-        lines.append(result.get("table") or f"failed: {result.get('error')}")
+        if result.get("table"):
+            (RESULTS / f"{name}.md").write_text(
+                f"**{name}** (`{result.get('command', '')}`, {when}"
+                + (", QUICK sizes" if quick else "")
+                + ")\n\n"
+                + result["table"]
+                + "\n"
+            )
+    lines = [BEGIN, ""]
+    lines.append(
+        "Measured with `make bench` on this project's 2-core machine (PostgreSQL 15 on the "
+        "same machine); each table says when."
+    )
+    for name in ORDER:
+        saved = RESULTS / f"{name}.md"
+        if saved.exists():
+            lines += ["", saved.read_text().rstrip()]
+        elif name in results:
+            lines += ["", f"**{name}**: failed: {results[name].get('error')}"]
     lines += ["", END]
     readme = REPO / "README.md"
     text = readme.read_text()
