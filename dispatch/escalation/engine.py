@@ -137,9 +137,6 @@ class Engine:
         self.notifier = notifier
         self.scheduler = scheduler
         self.stopping = threading.Event()
-        # SQLite has one writer: steps from many timer threads would only fight over its lock
-        # (busy-waiting with growing sleeps, starving API requests); take turns here instead.
-        self._turn = threading.Lock() if database.is_sqlite else None
 
     # ---------- driving ----------
 
@@ -153,15 +150,12 @@ class Engine:
     ) -> Outcome:
         """Do the step due for one alert if `fence` still matches (None: a sweep, any token)."""
         engine_thread.quiet = True
-        if self._turn is not None:
-            self._turn.acquire()
         try:
-            now = now or self.clock.now()  # after waiting for our turn: when it really runs
+            # SQLite's writers queue in arrival order in the Database (db.FairLock); the step
+            # takes its time once its transaction has begun, i.e. when it really runs.
             with self.database.session() as session:
                 outcome, schedule = self._run_locked(session, alert_id, fence, now, skip_locked)
         finally:
-            if self._turn is not None:
-                self._turn.release()
             engine_thread.quiet = False
         if schedule and outcome.skipped == "not due":
             # Woken before the deadline by our clock: set the timer again, unless the timer's
@@ -172,10 +166,16 @@ class Engine:
         return outcome
 
     def _run_locked(
-        self, session: Session, alert_id: int, fence: int | None, now: datetime, skip_locked: bool
+        self,
+        session: Session,
+        alert_id: int,
+        fence: int | None,
+        now: datetime | None,
+        skip_locked: bool,
     ) -> tuple[Outcome, bool]:
         query = select(Alert).where(Alert.id == alert_id).with_for_update(skip_locked=skip_locked)
         alert = session.exec(query).first()
+        now = now or self.clock.now()
         if alert is None:
             session.rollback()
             return Outcome(alert_id, None, skipped="gone or locked"), False

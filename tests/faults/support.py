@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from scripts.benchutil import free_port
+
+__all__ = ["free_port", "rss_mb", "service"]
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "fault-test-secret-0123456789-abcdefghijklmnop"
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
