@@ -215,6 +215,23 @@ class _SqliteWriter:
             self._lock.release()
 
 
+def insert_row(session: Session, row: SQLModel) -> int:
+    """Insert a new table model instance with one Core statement and return its id.
+
+    For hot paths: no ORM flush, and the instance stays outside the session (the caller
+    builds its answer from it and sets its id). Attributes left None are left out, so the
+    columns are SQL NULL (not JSON null), as the ORM stores them.
+    """
+    table: sa.Table = row.__table__  # type: ignore[attr-defined]
+    values = {
+        column.name: value
+        for column in table.columns
+        if column.name != "id" and (value := getattr(row, column.name)) is not None
+    }
+    statement = sa.insert(table).values(values).returning(table.c.id)
+    return int(session.connection().execute(statement).scalar_one())
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     committed = session.info.pop("event_types", None)

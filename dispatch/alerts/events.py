@@ -104,6 +104,56 @@ def ensure_sequence(session: Session) -> None:
         session.flush()
 
 
+_EVENTS = AlertEvent.__table__  # type: ignore[attr-defined]
+_SEQUENCE = EventSequence.__table__  # type: ignore[attr-defined]
+# Built once: the statements of the hot path skip SQLAlchemy's ORM and statement construction.
+_BUMP = (
+    sa.update(_SEQUENCE)
+    .where(_SEQUENCE.c.id == 1)
+    .values(last_id=_SEQUENCE.c.last_id + sa.bindparam("n", type_=sa.Integer))
+    .returning(_SEQUENCE.c.last_id, _SEQUENCE.c.last_hash)
+)
+_SET_HASH = (
+    sa.update(_SEQUENCE)
+    .where(_SEQUENCE.c.id == 1)
+    .values(last_hash=sa.bindparam("h", type_=sa.String))
+)
+_INSERT = sa.insert(_EVENTS)
+
+
+@dataclass
+class PendingEvent:
+    """An event appended in a transaction that has not committed yet (id 0 until then)."""
+
+    alert_id: int | None
+    type: str
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+    data_digest: str
+    scope: str
+    internal: bool
+    id: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """The event as a row of the alert_event table."""
+        return {
+            "id": self.id,
+            "alert_id": self.alert_id,
+            "type": self.type,
+            "at": self.at,
+            "actor": self.actor,
+            "data": self.data,
+            "data_digest": self.data_digest,
+            "scope": self.scope,
+            "internal": self.internal,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
 def append(
     session: Session,
     *,
@@ -114,7 +164,7 @@ def append(
     scope: str,
     data: dict[str, Any] | None = None,
     internal: bool = False,
-) -> AlertEvent:
+) -> PendingEvent:
     """Append one event to the timeline inside the caller's transaction.
 
     The event is written when the transaction commits (`_write_pending`, run just before the
@@ -124,8 +174,7 @@ def append(
     """
     # JSON round-trip so the hash covers exactly what the database will hand back.
     clean = json.loads(_canonical(data or {}))
-    event = AlertEvent(
-        id=0,  # numbered when written, just before the commit
+    event = PendingEvent(
         alert_id=alert_id,
         type=str(type_),
         at=at,
@@ -134,8 +183,6 @@ def append(
         data_digest=data_digest(clean),
         scope=scope,
         internal=internal,
-        prev_hash="",
-        hash="",
     )
     session.info.setdefault("pending_events", []).append(event)
     session.info.setdefault("event_types", []).append(
@@ -148,17 +195,18 @@ def append(
 
 @sa.event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    """Number, chain and insert the transaction's events, holding the sequence lock briefly."""
-    pending: list[AlertEvent] | None = session.info.pop("pending_events", None)
+    """Number, chain and insert the transaction's events, holding the sequence lock briefly.
+
+    The lock is taken by the first statement and released by the commit. In between: one
+    more statement on PostgreSQL (insert the events, store the chain's head and ring the
+    doorbell together), so a lock holder waits for as few round trips as possible.
+    """
+    pending: list[PendingEvent] | None = session.info.pop("pending_events", None)
     if not pending:
         return
     session.flush()  # every other change first: the sequence lock is taken last
-    row = session.execute(
-        sa.update(EventSequence)
-        .where(EventSequence.id == 1)  # type: ignore[arg-type]
-        .values(last_id=EventSequence.last_id + len(pending))
-        .returning(sa.column("last_id"), sa.column("last_hash"))
-    ).one()
+    connection = session.connection()
+    row = connection.execute(_BUMP, {"n": len(pending)}).one()
     prev_hash = str(row[1])
     first_id = int(row[0]) - len(pending) + 1
     for offset, event in enumerate(pending):
@@ -176,16 +224,17 @@ def _write_pending(session: Session) -> None:
             prev_hash=prev_hash,
         )
         prev_hash = event.hash
-    session.add_all(pending)
-    session.execute(
-        sa.update(EventSequence)
-        .where(EventSequence.id == 1)  # type: ignore[arg-type]
-        .values(last_hash=prev_hash)
-    )
-    if session.info.get("events_appended") and session.get_bind().dialect.name == "postgresql":
-        # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
-        session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
-    session.flush()
+    rows = [event.row() for event in pending]
+    if connection.dialect.name == "postgresql":
+        inserted = _INSERT.values(rows).cte("inserted")
+        head = _SET_HASH.add_cte(inserted)
+        if session.info.get("events_appended"):
+            # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
+            head = head.returning(sa.func.pg_notify(NOTIFY_CHANNEL, ""))
+        connection.execute(head, {"h": prev_hash})
+    else:
+        connection.execute(_INSERT, rows)
+        connection.execute(_SET_HASH, {"h": prev_hash})
 
 
 @sa.event.listens_for(Session, "after_rollback")

@@ -30,6 +30,7 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
+from dispatch.db import insert_row
 from dispatch.pii import PiiVault, label_for
 
 
@@ -237,10 +238,11 @@ def ingest(
     actor: str,
     phone_region: str = "IN",
 ) -> Intake:
-    """Store a partner alert with its timeline; a repeated external_id returns the first one."""
-    existing = _find_existing(session, partner_id, payload.external_id)
-    if existing is not None:
-        return Intake(alert=existing, created=False)
+    """Store a partner alert with its timeline; a repeated external_id returns the first one.
+
+    New alerts are the common case, so there is no read before the write: the unique
+    constraint on (partner, external_id) catches a repeat, also between concurrent retries.
+    """
     located = _locate(resolver, payload.location)
     record, warnings = _subject_record(payload.subject, phone_region)
     warnings += located.warnings
@@ -299,22 +301,25 @@ def ingest(
     )
     _apply_station(alert, located.station, resolver, received_at)
     try:
-        with session.begin_nested():
-            session.add(alert)
-            session.flush()
+        alert.id = insert_row(session, alert)
     except IntegrityError:
-        # A concurrent retry of the same external_id won the unique constraint.
+        # This partner sent this external_id before (perhaps a concurrent retry just now).
         session.rollback()
         existing = _find_existing(session, partner_id, payload.external_id)
         if existing is None:
             raise
         return Intake(alert=existing, created=False)
-    assert alert.id is not None
-    for kind, digest in digests:
-        session.add(SubjectKey(alert_id=alert.id, kind=kind, digest=digest))
+    if digests:
+        session.connection().execute(
+            _INSERT_SUBJECT_KEY,
+            [{"alert_id": alert.id, "kind": kind, "digest": digest} for kind, digest in digests],
+        )
     _record_creation(session, alert, located, linked, warnings, actor, received_at)
     session.commit()
     return Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings)
+
+
+_INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]
 
 
 def _find_existing(session: Session, partner_id: int | None, external_id: str) -> Alert | None:

@@ -46,6 +46,23 @@ log = logging.getLogger(__name__)
 engine_thread = threading.local()
 
 
+_ALERTS = Alert.__table__  # type: ignore[attr-defined]
+# The fenced write of a step's result: built once, executed without the ORM.
+_STORE_STEP = (
+    sa.update(_ALERTS)
+    .where(
+        _ALERTS.c.id == sa.bindparam("aid"),
+        _ALERTS.c.escalation_fence == sa.bindparam("old_fence"),
+    )
+    .values(
+        escalation_level=sa.bindparam("level"),
+        escalation_due_at=sa.bindparam("due"),
+        escalation_fence=sa.bindparam("fence"),
+        escalation_chain=sa.bindparam("chain"),
+    )
+)
+
+
 class Step(StrEnum):
     """What a run can do; `HANDLERS` maps each to its function."""
 
@@ -206,16 +223,16 @@ class Engine:
         del next_step
         old_fence = alert.escalation_fence
         level = int(run.state.get("level", 0)) if run.chain else alert.escalation_level
-        result = session.execute(
-            sa.update(Alert)
-            .where(col(Alert.id) == alert_id, col(Alert.escalation_fence) == old_fence)
-            .values(
-                escalation_level=max(level, 0),
-                escalation_due_at=next_at,
-                escalation_fence=old_fence + 1,
-                escalation_chain=run.chain or None,
-            )
-            .execution_options(synchronize_session=False)
+        result = session.connection().execute(
+            _STORE_STEP,
+            {
+                "aid": alert_id,
+                "old_fence": old_fence,
+                "level": max(level, 0),
+                "due": next_at,
+                "fence": old_fence + 1,
+                "chain": run.chain or None,
+            },
         )
         if getattr(result, "rowcount", 1) != 1:
             session.rollback()

@@ -123,7 +123,11 @@ async def _send_loop(
 ) -> None:
     try:
         start = conn.hub_mark
-        if since is not None and since > start:
+        if since is None:
+            # Live from now: the console reads its list after this hello, so what was
+            # committed before it (even if this process's hub has not read it yet) is history.
+            start = max(start, await hub.run_read(live_service.last_id))
+        elif since > start:
             # A console may know ids this process has not read yet (another process served
             # it); a cursor past the end of the timeline (a reset database) starts afresh.
             since = min(since, await hub.run_read(live_service.last_id, replay=True))

@@ -6,17 +6,29 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
+from dispatch.db import insert_row
 from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord
 from dispatch.notify.provider import Channel, OutboundMessage, Provider
 from dispatch.pii import mask_phone
 
 STATUS_PATH = "/webhooks/twilio/status"
+_OUTBOUND = OutboundRecord.__table__  # type: ignore[attr-defined]
+_RECORD_RESULT = (
+    sa.update(_OUTBOUND)
+    .where(_OUTBOUND.c.id == sa.bindparam("rid"))
+    .values(
+        provider_id=sa.bindparam("pid", type_=sa.String),
+        status=sa.bindparam("st", type_=sa.String),
+        error=sa.bindparam("err", type_=sa.String),
+    )
+)
 GATHER_PATH = "/webhooks/twilio/voice/gather"
 
 
@@ -102,8 +114,7 @@ def deliver(
         level=level,
         ack_code=ack_code,
     )
-    session.add(record)
-    session.flush()
+    record.id = insert_row(session, record)  # its id names the record in the callback URLs
     root = base_url(notifier)
     callback = f"{root}{STATUS_PATH}?n={record.id}" if root else None
     gather = f"{root}{GATHER_PATH}?n={record.id}" if root and alert_id is not None else None
@@ -121,7 +132,10 @@ def deliver(
     record.provider_id = result.provider_id
     record.status = result.status if result.ok else "failed"
     record.error = result.error
-    session.add(record)  # flushed with the caller's next flush or commit
+    session.connection().execute(
+        _RECORD_RESULT,
+        {"rid": record.id, "pid": record.provider_id, "st": record.status, "err": record.error},
+    )
     return record
 
 
