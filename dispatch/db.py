@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
@@ -215,21 +216,27 @@ class _SqliteWriter:
             self._lock.release()
 
 
+_INSERTS: dict[str, Any] = {}
+
+
 def insert_row(session: Session, row: SQLModel) -> int:
     """Insert a new table model instance with one Core statement and return its id.
 
     For hot paths: no ORM flush, and the instance stays outside the session (the caller
     builds its answer from it and sets its id). Attributes left None are left out, so the
-    columns are SQL NULL (not JSON null), as the ORM stores them.
+    columns are SQL NULL (not JSON null), as the ORM stores them. The statement is built once
+    per table; SQLAlchemy caches its compiled form per set of columns given.
     """
     table: sa.Table = row.__table__  # type: ignore[attr-defined]
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = sa.insert(table).returning(table.c.id)
     values = {
         column.name: value
         for column in table.columns
         if column.name != "id" and (value := getattr(row, column.name)) is not None
     }
-    statement = sa.insert(table).values(values).returning(table.c.id)
-    return int(session.connection().execute(statement).scalar_one())
+    return int(session.connection().execute(statement, values).scalar_one())
 
 
 @event.listens_for(Session, "after_commit")
@@ -252,16 +259,29 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("event_types", None)
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The application's database."""
     database: Database = request.app.state.database
     return database
 
 
-def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """A session for one request, closed afterwards."""
-    with database.session() as session:
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[Session]:
+    """A session for one request, closed afterwards.
+
+    Async, so FastAPI does not hop to a worker thread to open and close it: opening does no
+    I/O, and closing does none once the handler has committed or rolled back; a session left
+    in a transaction is closed (rolled back) in a worker thread.
+    """
+    session = database.session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

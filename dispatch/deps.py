@@ -14,25 +14,25 @@ if TYPE_CHECKING:
     from dispatch.alerts.resolver import Resolver
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The app's clock (a frozen one in tests)."""
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_resolver(request: Request) -> Resolver:
+async def get_resolver(request: Request) -> Resolver:
     """The loaded jurisdictions and gazetteer."""
     resolver: Resolver = request.app.state.resolver
     return resolver
 
 
-def get_received_at(request: Request) -> datetime:
+async def get_received_at(request: Request) -> datetime:
     """The time the request arrived, taken by the first middleware before any other work."""
     received: datetime = request.scope["state"]["received_at"]
     return received

@@ -21,6 +21,7 @@ from dispatch import ops as ops_router
 from dispatch.alerts import router as alerts_router
 from dispatch.alerts.resolver import Resolver
 from dispatch.auth import router as auth_router
+from dispatch.auth import service as auth_service
 from dispatch.care import router as care_router
 from dispatch.care import runtime as care_runtime
 from dispatch.clock import Clock, SystemClock
@@ -103,6 +104,7 @@ def create_app(
     app.state.vault = PiiVault(settings.pii_key)
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute, 60.0)
     app.state.partner_limiter = RateLimiter(settings.partner_rate_per_second, 1.0)
+    app.state.partner_keys = auth_service.PartnerKeys()
 
     for module in (
         ops_router,

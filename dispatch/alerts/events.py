@@ -248,14 +248,36 @@ def last_event_id(session: Session) -> int:
     return seq.last_id if seq else 0
 
 
+_AFTER = (
+    sa.select(_EVENTS)
+    .where(_EVENTS.c.id > sa.bindparam("after", type_=sa.BigInteger))
+    .order_by(_EVENTS.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_AFTER_UP_TO = (
+    sa.select(_EVENTS)
+    .where(_EVENTS.c.id > sa.bindparam("after", type_=sa.BigInteger))
+    .where(_EVENTS.c.id <= sa.bindparam("up_to", type_=sa.BigInteger))
+    .order_by(_EVENTS.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 def events_after(
     session: Session, *, after: int, up_to: int | None = None, limit: int = 1000
 ) -> list[AlertEvent]:
-    """Events with id > after (and <= up_to), oldest first."""
-    query = select(AlertEvent).where(AlertEvent.id > after)
+    """Events with id > after (and <= up_to), oldest first.
+
+    Read with a prebuilt Core statement (the hub's hot path): the rows have the event's
+    attributes but are not ORM instances.
+    """
+    params: dict[str, int] = {"after": after, "limit": limit}
+    statement = _AFTER
     if up_to is not None:
-        query = query.where(AlertEvent.id <= up_to)
-    return list(session.exec(query.order_by(AlertEvent.id).limit(limit)).all())  # type: ignore[arg-type]
+        params["up_to"] = up_to
+        statement = _AFTER_UP_TO
+    rows = session.connection().execute(statement, params).all()
+    return rows  # type: ignore[return-value]
 
 
 def timeline(

@@ -38,7 +38,7 @@ AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="The alert's id")]
 StateCell = Annotated[User, Depends(require_roles(Role.operator, Role.admin, Role.supervisor))]
 
 
-def get_vault(request: Request) -> PiiVault:
+async def get_vault(request: Request) -> PiiVault:
     """The personal-data vault of the app."""
     vault: PiiVault = request.app.state.vault
     return vault

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 
 from dispatch.auth import service as auth_service
 from dispatch.auth.models import Partner, Role, User
 from dispatch.auth.scope import Scope
-from dispatch.db import SessionDep
+from dispatch.db import Database, DatabaseDep, SessionDep
 from dispatch.deps import ClockDep, SettingsDep
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -43,7 +44,7 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def user_scope(user: CurrentUser) -> Scope:
+async def user_scope(user: CurrentUser) -> Scope:
     """The scope of the signed-in user."""
     return Scope(role=Role(user.role), unit=user.unit)
 
@@ -51,11 +52,11 @@ def user_scope(user: CurrentUser) -> Scope:
 UserScope = Annotated[Scope, Depends(user_scope)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that admits only the given roles (403 for others)."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if Role(user.role) not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
@@ -75,17 +76,25 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
-def signed_partner(
+async def signed_partner(
     request: Request,
     body: RawBody,
-    session: SessionDep,
+    database: DatabaseDep,
     x_api_key: Annotated[str | None, Header()] = None,
     x_signature: Annotated[str | None, Header()] = None,
 ) -> Partner:
-    """The partner whose key and signature match the body; 401 otherwise, 429 if flooding."""
+    """The partner whose key and signature match the body; 401 otherwise, 429 if flooding.
+
+    A known key is checked in memory (auth_service.PartnerKeys); only a key not seen in the
+    last half minute costs a database read, in a worker thread.
+    """
+    keys: auth_service.PartnerKeys = request.app.state.partner_keys
+    partner = keys.cached(x_api_key) if x_api_key else None
+    if partner is None and x_api_key and x_signature:
+        partner = await run_in_threadpool(_load_partner, database, keys, x_api_key)
     try:
         partner = auth_service.authenticate_partner(
-            session=session, api_key=x_api_key, signature=x_signature, body=body
+            partner=partner, api_key=x_api_key, signature=x_signature, body=body
         )
     except auth_service.AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
@@ -97,6 +106,13 @@ def signed_partner(
             headers={"Retry-After": "1"},
         )
     return partner
+
+
+def _load_partner(
+    database: Database, keys: auth_service.PartnerKeys, api_key: str
+) -> Partner | None:
+    with database.session() as session:
+        return keys.load(session, api_key)
 
 
 SignedPartner = Annotated[Partner, Depends(signed_partner)]

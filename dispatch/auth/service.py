@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import datetime, timedelta
 
 import jwt
@@ -164,16 +165,45 @@ def sign_body(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class PartnerKeys:
+    """Active partners by API key, kept in memory for `ttl_s` after each database read.
+
+    Intake is the hottest path, and a partner's key and secret change rarely (adding a
+    partner needs no restart; a key deactivated in the database stops working within ttl_s).
+    Only keys found active are kept, so unknown keys cannot fill the memory.
+    """
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self.ttl_s = ttl_s
+        self._found: dict[str, tuple[float, Partner]] = {}
+
+    def cached(self, api_key: str) -> Partner | None:
+        """The partner if it was read from the database less than ttl_s ago."""
+        hit = self._found.get(api_key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        return None
+
+    def load(self, session: Session, api_key: str) -> Partner | None:
+        """Read the key's partner from the database (None if unknown or inactive)."""
+        partner = session.exec(select(Partner).where(Partner.api_key == api_key)).first()
+        if partner is None or not partner.active:
+            self._found.pop(api_key, None)
+            return None
+        session.expunge(partner)
+        self._found[api_key] = (time.monotonic(), partner)
+        return partner
+
+
 def authenticate_partner(
-    *, session: Session, api_key: str | None, signature: str | None, body: bytes
+    *, partner: Partner | None, api_key: str | None, signature: str | None, body: bytes
 ) -> Partner:
-    """The partner whose key and HMAC signature match the raw body; AuthError otherwise."""
+    """The partner if the key was found and the HMAC signature matches the raw body."""
     if not api_key:
         raise AuthError("missing X-Api-Key header")
     if not signature:
         raise AuthError("missing X-Signature header")
-    partner = session.exec(select(Partner).where(Partner.api_key == api_key)).first()
-    if partner is None or not partner.active:
+    if partner is None or not partner.active or partner.api_key != api_key:
         raise AuthError("unknown API key")
     expected = sign_body(partner.secret, body)
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):

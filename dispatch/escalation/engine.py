@@ -31,7 +31,7 @@ from dispatch.alerts.events import EventType
 from dispatch.alerts.models import Alert, AlertStatus
 from dispatch.clock import Clock, utc
 from dispatch.config import Settings
-from dispatch.db import Database
+from dispatch.db import Database, UTCDateTime
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.messages import Reason, Texts, alert_link, alert_texts
 from dispatch.escalation.models import POST_LABEL, Post
@@ -60,6 +60,15 @@ _STORE_STEP = (
         escalation_fence=sa.bindparam("fence"),
         escalation_chain=sa.bindparam("chain"),
     )
+)
+
+
+_DUE = (
+    sa.select(_ALERTS.c.id)
+    .where(_ALERTS.c.escalation_due_at.is_not(None))
+    .where(_ALERTS.c.escalation_due_at <= sa.bindparam("now", type_=UTCDateTime))
+    .order_by(_ALERTS.c.escalation_due_at)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
 )
 
 
@@ -259,10 +268,11 @@ class Engine:
         started = self.clock.now()
         outcomes: list[Outcome] = []
         workers = 1 if self.database.is_sqlite else self.settings.escalation_workers
+        limit = 500
         pool: ThreadPoolExecutor | None = None
         try:
             while not self.stopping.is_set():
-                ids = self.due_ids(now, limit=500)
+                ids = self.due_ids(now, limit=limit)
                 if not ids:
                     break
                 if pool is None and workers > 1 and len(ids) > 1:
@@ -286,14 +296,8 @@ class Engine:
     def due_ids(self, now: datetime, *, limit: int) -> list[int]:
         """Alerts whose next step is due, the most overdue first."""
         with self.database.session() as session:
-            rows = session.exec(
-                select(Alert.id)
-                .where(col(Alert.escalation_due_at).is_not(None))
-                .where(col(Alert.escalation_due_at) <= now)
-                .order_by(col(Alert.escalation_due_at))
-                .limit(limit)
-            ).all()
-        return [int(r) for r in rows if r is not None]
+            rows = session.connection().execute(_DUE, {"now": now, "limit": limit}).all()
+        return [int(r[0]) for r in rows if r[0] is not None]
 
     def arm_upcoming(self, now: datetime, horizon_s: float, *, limit: int = 10_000) -> int:
         """Set timers for steps due within horizon_s that have none (the sweeper calls this).

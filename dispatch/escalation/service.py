@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import geo
@@ -28,7 +29,7 @@ from dispatch.escalation.models import (
     UnitKind,
 )
 from dispatch.notify import service as notify_service
-from dispatch.notify.models import OutboundRecord
+from dispatch.notify.models import SentMessage
 from dispatch.notify.provider import Channel, Provider
 from dispatch.pii import mask_phone
 
@@ -121,11 +122,29 @@ def remove_contact(*, session: Session, contact_id: int) -> Contact | None:
     return contact
 
 
+_CONTACTS = Contact.__table__  # type: ignore[attr-defined]
+_ACTIVE = (
+    sa.select(_CONTACTS)
+    .where(_CONTACTS.c.post == sa.bindparam("post"))
+    .where(_CONTACTS.c.active == sa.true())
+    .order_by(_CONTACTS.c.id)
+)
+_ACTIVE_FOR_UNIT = _ACTIVE.where(_CONTACTS.c.unit == sa.bindparam("unit"))
+_ACTIVE_STATE_WIDE = _ACTIVE.where(_CONTACTS.c.unit.is_(None))
+
+
 def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact]:
-    """Active contacts holding a post for a unit, oldest first."""
-    query = select(Contact).where(Contact.post == post.value).where(Contact.active == True)  # noqa: E712
-    query = query.where(col(Contact.unit).is_(None) if unit is None else Contact.unit == unit)
-    return list(session.exec(query.order_by(col(Contact.id))).all())
+    """Active contacts holding a post for a unit, oldest first.
+
+    Read on every page with a prebuilt Core statement: the rows carry a contact's columns as
+    attributes but are not ORM instances (read them, do not change them).
+    """
+    if unit is None:
+        result = session.connection().execute(_ACTIVE_STATE_WIDE, {"post": post.value})
+    else:
+        result = session.connection().execute(_ACTIVE_FOR_UNIT, {"post": post.value, "unit": unit})
+    rows = result.all()
+    return rows  # type: ignore[return-value]
 
 
 def list_contacts(
@@ -217,7 +236,7 @@ def page(
     alert_id: int | None = None,
     station_id: str | None = None,
     actor: str = "system",
-) -> list[OutboundRecord]:
+) -> list[SentMessage]:
     """Send one message to every active contact holding the given posts, and record it.
 
     `notifier` is a Provider or `app.state`. `station_id` adds that station's SHO to
@@ -235,7 +254,7 @@ def page(
     ack_code = None
     if alert is not None and alert.escalation_chain:
         ack_code = alert.escalation_chain.get("ack_code")
-    records: list[OutboundRecord] = []
+    records: list[SentMessage] = []
     seen: set[tuple[int | None, Channel]] = set()
     for post, unit in targets:
         for contact in contacts_for(session, post, unit):

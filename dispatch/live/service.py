@@ -58,9 +58,8 @@ def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def message(event: AlertEvent, alert: Alert | None) -> str:
+def message(event: AlertEvent, summary: dict[str, Any] | None) -> str:
     """The JSON text of a live event: the event and its alert's current summary."""
-    summary = alerts_service.summary(alert).model_dump(mode="json") if alert else None
     return json.dumps(
         {
             "id": event.id,
@@ -79,12 +78,13 @@ def message(event: AlertEvent, alert: Alert | None) -> str:
 
 def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
     ids = {r.alert_id for r in rows if r.alert_id is not None}
-    alerts: dict[int | None, Alert] = {}
+    summaries: dict[int | None, dict[str, Any]] = {}
     if ids:
         found = session.exec(select(Alert).where(col(Alert.id).in_(ids))).all()
-        alerts = {a.id: a for a in found}
+        # One summary per alert per batch: an intake and its escalation are several events.
+        summaries = {a.id: alerts_service.summary(a).model_dump(mode="json") for a in found}
     return [
-        LiveEvent(id=r.id, scope=r.scope, text=message(r, alerts.get(r.alert_id))) for r in rows
+        LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id))) for r in rows
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -36,6 +37,34 @@ class OutboundRecord(SQLModel, table=True):
     level: int | None = None
     # The code an officer replies with ("ACK K7Q2P") to acknowledge by SMS.
     ack_code: str | None = Field(default=None, max_length=12)
+
+
+@dataclass(slots=True)
+class SentMessage:
+    """A message just recorded and sent: an OutboundRecord's columns without the ORM.
+
+    deliver() returns it; building an ORM instance costs more than sending to the console
+    transport, and the caller only reads it.
+    """
+
+    at: datetime
+    updated_at: datetime
+    channel: str
+    to: str
+    body: str
+    provider: str
+    ref: str | None = None
+    provider_id: str | None = None
+    status: str = "sending"
+    error: str | None = None
+    alert_id: int | None = None
+    contact_id: int | None = None
+    contact_name: str | None = None
+    post: str | None = None
+    unit: str | None = None
+    level: int | None = None
+    ack_code: str | None = None
+    id: int | None = None
 
 
 class NotificationPublic(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -12,14 +13,14 @@ from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
-from dispatch.db import insert_row
 from dispatch.notify.console import ConsoleProvider
-from dispatch.notify.models import NotificationPublic, OutboundRecord
+from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
 from dispatch.notify.provider import Channel, OutboundMessage, Provider
 from dispatch.pii import mask_phone
 
 STATUS_PATH = "/webhooks/twilio/status"
 _OUTBOUND = OutboundRecord.__table__  # type: ignore[attr-defined]
+_RECORD = sa.insert(_OUTBOUND).returning(_OUTBOUND.c.id)
 _RECORD_RESULT = (
     sa.update(_OUTBOUND)
     .where(_OUTBOUND.c.id == sa.bindparam("rid"))
@@ -93,12 +94,12 @@ def deliver(
     twiml: Callable[[str | None], str] | None = None,
     content_sid: str | None = None,
     content_variables: dict[str, str] | None = None,
-) -> OutboundRecord:
+) -> SentMessage:
     """Record the message, send it, store the provider's answer (in the caller's transaction).
 
     `twiml(gather_url)` builds a call's TwiML once the record's id (named in the URL) is known.
     """
-    record = OutboundRecord(
+    record = SentMessage(
         at=now,
         updated_at=now,
         channel=channel.value,
@@ -114,7 +115,10 @@ def deliver(
         level=level,
         ack_code=ack_code,
     )
-    record.id = insert_row(session, record)  # its id names the record in the callback URLs
+    # Its id names the record in the callback URLs.
+    values = asdict(record)
+    del values["id"]
+    record.id = int(session.connection().execute(_RECORD, values).scalar_one())
     root = base_url(notifier)
     callback = f"{root}{STATUS_PATH}?n={record.id}" if root else None
     gather = f"{root}{GATHER_PATH}?n={record.id}" if root and alert_id is not None else None
@@ -139,7 +143,7 @@ def deliver(
     return record
 
 
-def event_data(record: OutboundRecord) -> dict[str, Any]:
+def event_data(record: OutboundRecord | SentMessage) -> dict[str, Any]:
     """What the timeline shows for a message: self-explanatory, the number masked."""
     return {
         "notification_id": record.id,
@@ -156,7 +160,7 @@ def event_data(record: OutboundRecord) -> dict[str, Any]:
     }
 
 
-def public(record: OutboundRecord) -> NotificationPublic:
+def public(record: OutboundRecord | SentMessage) -> NotificationPublic:
     """The API form of a record."""
     assert record.id is not None
     return NotificationPublic(
