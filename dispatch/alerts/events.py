@@ -119,6 +119,21 @@ _SET_HASH = (
     .values(last_hash=sa.bindparam("h", type_=sa.String))
 )
 _INSERT = sa.insert(_EVENTS)
+# PostgreSQL: insert the events and store the chain's head in one round trip; with
+# pg_notify, the doorbell that other processes' hubs hear when the transaction commits.
+_PG_APPEND_SQL = """
+WITH inserted AS (
+    INSERT INTO alert_event
+        (id, alert_id, type, at, actor, data, data_digest, scope, internal, prev_hash, hash)
+    SELECT id, alert_id, type, at, actor, data, data_digest, scope, internal, prev_hash, hash
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        id integer, alert_id integer, type text, at timestamptz, actor text, data jsonb,
+        data_digest text, scope text, internal boolean, prev_hash text, hash text)
+)
+UPDATE event_sequence SET last_hash = :h WHERE id = 1
+"""
+_PG_APPEND = sa.text(_PG_APPEND_SQL)
+_PG_APPEND_NOTIFY = sa.text(_PG_APPEND_SQL + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', '')")
 
 
 @dataclass
@@ -226,12 +241,11 @@ def _write_pending(session: Session) -> None:
         prev_hash = event.hash
     rows = [event.row() for event in pending]
     if connection.dialect.name == "postgresql":
-        inserted = _INSERT.values(rows).cte("inserted")
-        head = _SET_HASH.add_cte(inserted)
-        if session.info.get("events_appended"):
-            # Delivered by PostgreSQL only at commit: the doorbell for other processes' hubs.
-            head = head.returning(sa.func.pg_notify(NOTIFY_CHANNEL, ""))
-        connection.execute(head, {"h": prev_hash})
+        # One constant statement (prepared once per connection) for any number of events.
+        for row in rows:
+            row["at"] = row["at"].isoformat()
+        statement = _PG_APPEND_NOTIFY if session.info.get("events_appended") else _PG_APPEND
+        connection.execute(statement, {"rows": json.dumps(rows, default=str), "h": prev_hash})
     else:
         connection.execute(_INSERT, rows)
         connection.execute(_SET_HASH, {"h": prev_hash})
