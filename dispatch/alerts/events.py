@@ -242,8 +242,8 @@ def _write_pending(session: Session) -> None:
     rows = [event.row() for event in pending]
     if connection.dialect.name == "postgresql":
         # One constant statement (prepared once per connection) for any number of events.
-        for row in rows:
-            row["at"] = row["at"].isoformat()
+        for values in rows:
+            values["at"] = values["at"].isoformat()
         statement = _PG_APPEND_NOTIFY if session.info.get("events_appended") else _PG_APPEND
         connection.execute(statement, {"rows": json.dumps(rows, default=str), "h": prev_hash})
     else:

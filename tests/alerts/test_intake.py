@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from dispatch.alerts.models import Alert, AlertEvent
-from dispatch.auth.models import PartnerCredentials
+from dispatch.auth.models import Partner, PartnerCredentials
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
 from tests.helpers import JASWANTNAGAR_ID, encode, login, make_alert, signed_post
@@ -90,6 +90,25 @@ def test_missing_or_unknown_key_is_401(
     assert r.status_code == 401
     assert "unknown API key" in r.json()["detail"]
     assert count_alerts(database) == 0
+
+
+def test_a_deactivated_partner_key_is_refused_once_its_cached_read_expires(
+    client: TestClient, partner: PartnerCredentials, database: Database
+) -> None:
+    assert signed_post(client, "/api/v1/alerts", make_alert(), partner).status_code == 201
+    with database.session() as session:
+        row = session.exec(select(Partner).where(Partner.api_key == partner.api_key)).one()
+        row.active = False
+        session.add(row)
+        session.commit()
+    keys = client.app.state.partner_keys  # type: ignore[attr-defined]
+    # Within the cache period the key still works (that is the documented trade-off) ...
+    assert signed_post(client, "/api/v1/alerts", make_alert(), partner).status_code == 201
+    keys.ttl_s = 0.0  # ... and once the cached read is older than it, it is refused.
+    r = signed_post(client, "/api/v1/alerts", make_alert(), partner)
+    assert r.status_code == 401
+    assert "unknown API key" in r.json()["detail"]
+    assert count_alerts(database) == 2
 
 
 def test_duplicate_external_id_returns_same_alert(
