@@ -219,24 +219,32 @@ class _SqliteWriter:
 _INSERTS: dict[str, Any] = {}
 
 
-def insert_row(session: Session, row: SQLModel) -> int:
-    """Insert a new table model instance with one Core statement and return its id.
+def insert_values(session: Session, table: sa.Table, values: dict[str, Any]) -> int:
+    """Insert one row into `table` with one Core statement and return its id (hot paths).
 
-    For hot paths: no ORM flush, and the instance stays outside the session (the caller
-    builds its answer from it and sets its id). Attributes left None are left out, so the
-    columns are SQL NULL (not JSON null), as the ORM stores them. The statement is built once
-    per table; SQLAlchemy caches its compiled form per set of columns given.
+    The statement is built once per table; SQLAlchemy caches its compiled form per set of
+    columns given.
     """
-    table: sa.Table = row.__table__  # type: ignore[attr-defined]
     statement = _INSERTS.get(table.name)
     if statement is None:
         statement = _INSERTS[table.name] = sa.insert(table).returning(table.c.id)
+    return int(session.connection().execute(statement, values).scalar_one())
+
+
+def insert_row(session: Session, row: SQLModel) -> int:
+    """Insert a new table model instance without an ORM flush and return its id.
+
+    The instance stays outside the session (the caller builds its answer from it and sets its
+    id). Attributes left None are left out, so the columns are SQL NULL (not JSON null), as
+    the ORM stores them.
+    """
+    table: sa.Table = row.__table__  # type: ignore[attr-defined]
     values = {
         column.name: value
         for column in table.columns
         if column.name != "id" and (value := getattr(row, column.name)) is not None
     }
-    return int(session.connection().execute(statement, values).scalar_one())
+    return insert_values(session, table, values)
 
 
 @event.listens_for(Session, "after_commit")

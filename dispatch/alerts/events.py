@@ -97,6 +97,21 @@ def compute_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def event_hash(event: AlertEvent | PendingEvent) -> str:
+    """The hash an event (stored, or being written with its prev_hash set) must have."""
+    return compute_hash(
+        event_id=event.id,
+        alert_id=event.alert_id,
+        type_=event.type,
+        at=event.at,
+        actor=event.actor,
+        digest=event.data_digest,
+        scope=event.scope,
+        internal=event.internal,
+        prev_hash=event.prev_hash,
+    )
+
+
 def ensure_sequence(session: Session) -> None:
     """Create the sequence row if it is missing (first start)."""
     if session.get(EventSequence, 1) is None:
@@ -227,17 +242,7 @@ def _write_pending(session: Session) -> None:
     for offset, event in enumerate(pending):
         event.id = first_id + offset
         event.prev_hash = prev_hash
-        event.hash = compute_hash(
-            event_id=event.id,
-            alert_id=event.alert_id,
-            type_=event.type,
-            at=event.at,
-            actor=event.actor,
-            digest=event.data_digest,
-            scope=event.scope,
-            internal=event.internal,
-            prev_hash=prev_hash,
-        )
+        event.hash = event_hash(event)
         prev_hash = event.hash
     rows = [event.row() for event in pending]
     if connection.dialect.name == "postgresql":
@@ -331,17 +336,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> tuple[int, ChainBrea
             )
         if event.data != REDACTED and data_digest(event.data) != event.data_digest:
             return checked, ChainBreak(event.id, "data does not match its digest (row altered)")
-        digest = compute_hash(
-            event_id=event.id,
-            alert_id=event.alert_id,
-            type_=event.type,
-            at=event.at,
-            actor=event.actor,
-            digest=event.data_digest,
-            scope=event.scope,
-            internal=event.internal,
-            prev_hash=event.prev_hash,
-        )
+        digest = event_hash(event)
         if digest != event.hash:
             return checked, ChainBreak(event.id, "content does not match its hash (row altered)")
         expected_prev = event.hash

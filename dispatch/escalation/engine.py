@@ -268,11 +268,10 @@ class Engine:
         started = self.clock.now()
         outcomes: list[Outcome] = []
         workers = 1 if self.database.is_sqlite else self.settings.escalation_workers
-        limit = 500
         pool: ThreadPoolExecutor | None = None
         try:
             while not self.stopping.is_set():
-                ids = self.due_ids(now, limit=limit)
+                ids = self.due_ids(now, limit=500)
                 if not ids:
                     break
                 if pool is None and workers > 1 and len(ids) > 1:

@@ -13,6 +13,7 @@ from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
+from dispatch.db import insert_values
 from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
 from dispatch.notify.provider import Channel, OutboundMessage, Provider
@@ -20,7 +21,6 @@ from dispatch.pii import mask_phone
 
 STATUS_PATH = "/webhooks/twilio/status"
 _OUTBOUND = OutboundRecord.__table__  # type: ignore[attr-defined]
-_RECORD = sa.insert(_OUTBOUND).returning(_OUTBOUND.c.id)
 _RECORD_RESULT = (
     sa.update(_OUTBOUND)
     .where(_OUTBOUND.c.id == sa.bindparam("rid"))
@@ -118,7 +118,7 @@ def deliver(
     # Its id names the record in the callback URLs.
     values = asdict(record)
     del values["id"]
-    record.id = int(session.connection().execute(_RECORD, values).scalar_one())
+    record.id = insert_values(session, _OUTBOUND, values)
     root = base_url(notifier)
     callback = f"{root}{STATUS_PATH}?n={record.id}" if root else None
     gather = f"{root}{GATHER_PATH}?n={record.id}" if root and alert_id is not None else None
