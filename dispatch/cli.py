@@ -71,7 +71,14 @@ def serve(
             session.commit()
         typer.echo("\n".join(lines))
         typer.echo(f"Console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    uvicorn.run(application, host=host, port=port, log_level=log_level, ws_ping_interval=20)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_ping_interval=20,
+        ws_per_message_deflate=settings.live_ws_deflate,
+    )
 
 
 @partner_app.command("add")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
 from dispatch.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -247,8 +250,16 @@ def insert_row(session: Session, row: SQLModel) -> int:
     return insert_values(session, table, values)
 
 
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Call `callback` once the session's current transaction has committed (in the
+    committing thread, after the database locks are released); dropped if it rolls back.
+    A callback that raises is logged; the commit stands and the other callbacks still run."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    callbacks = session.info.pop("after_commit", None)
     committed = session.info.pop("event_types", None)
     if committed:
         from dispatch import metrics
@@ -259,10 +270,16 @@ def _after_commit(session: Session) -> None:
         database = session.info.get("database")
         if isinstance(database, Database):
             database.notify_committed()
+    for callback in callbacks or ():
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    session.info.pop("after_commit", None)
     session.info.pop("events_appended", None)
     session.info.pop("event_types", None)
 

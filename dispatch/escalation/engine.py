@@ -1,10 +1,12 @@
 """The escalation driver: one run does one step for one alert, exactly once.
 
 A run locks the alert row, checks the fencing token the run was scheduled with and that the
-step is due, does the step (messages through the notifier, then timeline events last), and
-stores the next deadline with a new token in a conditional UPDATE. Only after the commit is
-the next timer scheduled. Any number of processes, timers and sweeps can race for a step:
-the row lock and the token let exactly one of them fire it.
+step is due, does the step (its messages queued in the outbox, then timeline events last),
+and stores the next deadline with a new token in a conditional UPDATE. Only after the commit
+is the next timer set and are the messages sent (notify.service.send_queued), so no provider
+call ever holds the row lock or SQLite's write lock: an officer acknowledging, or an intake,
+never waits for Twilio. Any number of processes, timers and sweeps can race for a step: the
+row lock and the token let exactly one of them fire it.
 
 The chain snapshot on the alert (`Alert.escalation_chain`) carries the runtime state under
 "state": the level fired last and when, when the next level is due, the station it was paged
@@ -21,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -31,12 +34,13 @@ from dispatch.alerts.events import EventType
 from dispatch.alerts.models import Alert, AlertStatus
 from dispatch.clock import Clock, utc
 from dispatch.config import Settings
-from dispatch.db import Database, UTCDateTime
+from dispatch.db import Database, UTCDateTime, after_commit
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.messages import Reason, Texts, alert_link, alert_texts
 from dispatch.escalation.models import POST_LABEL, Post
 from dispatch.escalation.policy import Policy, PolicyChannel, snapshot
 from dispatch.notify import service as notify_service
+from dispatch.notify.models import SentMessage
 from dispatch.notify.provider import Channel, Provider
 
 log = logging.getLogger(__name__)
@@ -125,6 +129,7 @@ class Run:
     now: datetime
     engine: Engine
     events: list[tuple[EventType, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[SentMessage] = field(default_factory=list)  # sent once the step commits
 
     @property
     def state(self) -> dict[str, Any]:
@@ -256,8 +261,38 @@ class Engine:
                 scope=alert.scope,
                 data=data,
             )
+        # After the commit, in this order: the next timer, then the messages (outside any
+        # transaction), whose failures may hurry the chain and set the timer again.
+        after_commit(session, partial(self.schedule, alert_id, next_at, old_fence + 1))
+        notify_service.send_after_commit(
+            session,
+            self.notifier,
+            run.outbox,
+            now,
+            partial(self.note_failed_sends, level_total=len(run.outbox)),
+        )
         session.commit()
-        return Outcome(alert_id, done, level, next_at, old_fence + 1), True
+        return Outcome(alert_id, done, level, next_at, old_fence + 1), False
+
+    def note_failed_sends(
+        self,
+        session: Session,
+        failed: list[SentMessage],
+        now: datetime,
+        *,
+        level_total: int | None = None,
+    ) -> None:
+        """Refused messages go on the timeline. When every message of a step's level was
+        refused (`level_total` of them), nobody was reached: the next level is due at once,
+        as for a level without contacts, and its timer is set."""
+        hurry_chain = level_total is not None and len(failed) >= level_total
+        hurried = escalation_service.note_failed_sends(
+            session, failed, now, hurry_chain=hurry_chain
+        )
+        for alert in hurried:
+            assert alert.id is not None
+            due, fence = alert.escalation_due_at, alert.escalation_fence
+            after_commit(session, partial(self.schedule, alert.id, due, fence))
 
     def run_due(
         self, now: datetime | None = None, *, budget_s: float | None = None
@@ -470,7 +505,7 @@ class Engine:
                     continue
                 hindi = contact.language == "hi"
                 content = self.settings.twilio_whatsapp_content_sid
-                record = notify_service.deliver(
+                record = notify_service.queue(
                     session=run.session,
                     notifier=self.notifier,
                     channel=channel,
@@ -485,28 +520,16 @@ class Engine:
                     unit=unit,
                     level=level,
                     ack_code=run.chain.get("ack_code"),
-                    twiml=_speech(texts, hindi),
+                    speech=notify_service.Speech(texts.speech_hi, texts.speech_en, hindi),
                     content_sid=content,
                     content_variables=_template_variables(alert, texts, run.chain)
                     if content
                     else None,
                 )
-                if record.status != "failed":
-                    accepted += 1
+                run.outbox.append(record)
+                accepted += 1
                 out.append(notify_service.event_data(record))
         return accepted
-
-
-def _speech(texts: Texts, hindi_first: bool) -> Callable[[str | None], str]:
-    def build(gather_url: str | None) -> str:
-        return notify_service.voice_twiml(
-            text_hi=texts.speech_hi,
-            text_en=texts.speech_en,
-            gather_url=gather_url,
-            hindi_first=hindi_first,
-        )
-
-    return build
 
 
 def _template_variables(alert: Alert, texts: Texts, chain: dict[str, Any]) -> dict[str, str]:

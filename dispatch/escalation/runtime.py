@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -36,6 +37,7 @@ async def start(app: FastAPI) -> None:
     )
     app.state.escalation = engine
     jobs._registry(app)
+    jobs.register_sweep(app, "notify.outbox", partial(_resend_stale, engine))
     app.state.scheduler = None
     app.state.escalation_waker = None
     if not settings.scheduler_enabled:
@@ -65,6 +67,16 @@ async def start(app: FastAPI) -> None:
         interval,
         settings.drill_speed,
         notifier.name,
+    )
+
+
+def _resend_stale(engine: Engine, database: Database, now: datetime) -> None:
+    notify_service.resend_stale(
+        database,
+        engine.notifier,
+        now,
+        older_than_s=engine.settings.outbox_resend_after_s,
+        on_failure=engine.note_failed_sends,
     )
 
 

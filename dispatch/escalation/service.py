@@ -242,8 +242,8 @@ def page(
     `notifier` is a Provider or `app.state`. `station_id` adds that station's SHO to
     `unit_posts`. WhatsApp goes only to contacts with `whatsapp` set; a call says text_hi then
     text_en. With `alert_id`, each message is also an `alert.notification` on that alert's
-    timeline and a call lets the officer press 1 to acknowledge it. Messages go out at once;
-    the records and events are part of the caller's transaction: commit afterwards.
+    timeline and a call lets the officer press 1 to acknowledge it. The records and events are
+    part of the caller's transaction; the messages go out once it commits (the outbox).
     """
     provider = notify_service.resolve_notifier(notifier)
     wanted = [Channel(c) for c in channels]
@@ -267,7 +267,7 @@ def page(
                 hindi = contact.language == "hi" and bool(text_hi)
                 body = text_hi if hindi and text_hi else text_en
                 records.append(
-                    notify_service.deliver(
+                    notify_service.queue(
                         session=session,
                         notifier=provider,
                         channel=channel,
@@ -281,7 +281,7 @@ def page(
                         post=post.value,
                         unit=unit,
                         ack_code=ack_code,
-                        twiml=_speech(text_en, text_hi or text_en, hindi),
+                        speech=notify_service.Speech(text_hi or text_en, text_en, hindi),
                     )
                 )
     if alert is not None and alert.id is not None:
@@ -295,19 +295,8 @@ def page(
                 scope=alert.scope,
                 data={**notify_service.event_data(record), "ref": ref},
             )
+    notify_service.send_after_commit(session, provider, records, now, note_failed_sends)
     return records
-
-
-def _speech(text_en: str, text_hi: str, hindi_first: bool) -> Any:
-    def build(gather_url: str | None) -> str:
-        return notify_service.voice_twiml(
-            text_hi=text_hi, text_en=text_en, gather_url=gather_url, hindi_first=hindi_first
-        )
-
-    return build
-
-
-# ---------- delivery ----------
 
 
 def hurry(alert: Alert, *, level: int | None, now: datetime) -> bool:
@@ -334,3 +323,35 @@ def hurry(alert: Alert, *, level: int | None, now: datetime) -> bool:
     alert.escalation_due_at = now
     alert.escalation_fence += 1
     return True
+
+
+def note_failed_sends(
+    session: Session, failed: list[SentMessage], now: datetime, *, hurry_chain: bool = False
+) -> list[Alert]:
+    """Messages the provider refused go on their alert's timeline (in the caller's
+    transaction, which stores the send results). With `hurry_chain` (the whole level
+    reached nobody) the alert's chain moves to its next level at once. Returns the alerts
+    hurried."""
+    hurried: list[Alert] = []
+    for record in failed:
+        if record.alert_id is None:
+            continue
+        query = select(Alert).where(Alert.id == record.alert_id).with_for_update()
+        alert = session.exec(query).first()
+        if alert is None or alert.id is None:
+            continue
+        now_due = hurry_chain and hurry(alert, level=record.level, now=now)
+        if now_due:
+            session.add(alert)
+            session.flush()
+            hurried.append(alert)
+        events.append(
+            session,
+            alert_id=alert.id,
+            type_=EventType.delivery,
+            at=now,
+            actor="notify",
+            scope=alert.scope,
+            data={**notify_service.event_data(record), "escalating_now": now_due},
+        )
+    return hurried

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
-from dispatch.db import UTCDateTime
+from dispatch.db import JSONType, UTCDateTime
 
 
 class OutboundRecord(SQLModel, table=True):
@@ -37,14 +38,18 @@ class OutboundRecord(SQLModel, table=True):
     level: int | None = None
     # The code an officer replies with ("ACK K7Q2P") to acknowledge by SMS.
     ack_code: str | None = Field(default=None, max_length=12)
+    # What sending needs beyond the body (a call's speech, a WhatsApp template): the outbox
+    # sends from the stored record, so a message queued by a process that then died is sent
+    # as it would have been.
+    options: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
 
 
 @dataclass(slots=True)
 class SentMessage:
-    """A message just recorded and sent: an OutboundRecord's columns without the ORM.
+    """A message in the outbox, then sent: an OutboundRecord's columns without the ORM.
 
-    deliver() returns it; building an ORM instance costs more than sending to the console
-    transport, and the caller only reads it.
+    notify.service.queue() returns it and send_queued() fills in the provider's answer;
+    building an ORM instance costs more than sending to the console transport.
     """
 
     at: datetime
@@ -64,6 +69,7 @@ class SentMessage:
     unit: str | None = None
     level: int | None = None
     ack_code: str | None = None
+    options: dict[str, Any] | None = field(default=None)
     id: int | None = None
 
 

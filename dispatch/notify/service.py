@@ -1,10 +1,13 @@
-"""Sending one message and recording it; the call's TwiML; reading the record back."""
+"""The outbox (queue a message in a transaction, send it after the commit, resend what a dead
+process left); the call's TwiML; reading the records back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
-from datetime import datetime
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,10 +16,10 @@ from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
-from dispatch.db import insert_values
+from dispatch.db import Database, UTCDateTime, after_commit, insert_values
 from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
-from dispatch.notify.provider import Channel, OutboundMessage, Provider
+from dispatch.notify.provider import Channel, OutboundMessage, Provider, SendResult
 from dispatch.pii import mask_phone
 
 STATUS_PATH = "/webhooks/twilio/status"
@@ -28,9 +31,22 @@ _RECORD_RESULT = (
         provider_id=sa.bindparam("pid", type_=sa.String),
         status=sa.bindparam("st", type_=sa.String),
         error=sa.bindparam("err", type_=sa.String),
+        updated_at=sa.bindparam("now", type_=UTCDateTime),
     )
 )
+# Claim a message left in the outbox: only if nobody touched it since we read it.
+_CLAIM = (
+    sa.update(_OUTBOUND)
+    .where(
+        _OUTBOUND.c.id == sa.bindparam("rid"),
+        _OUTBOUND.c.status == "sending",
+        _OUTBOUND.c.provider_id.is_(None),
+        _OUTBOUND.c.updated_at == sa.bindparam("seen", type_=UTCDateTime),
+    )
+    .values(updated_at=sa.bindparam("now", type_=UTCDateTime))
+)
 GATHER_PATH = "/webhooks/twilio/voice/gather"
+log = logging.getLogger(__name__)
 
 
 def resolve_notifier(notifier: Provider | State | Any) -> Provider:
@@ -75,7 +91,21 @@ def voice_twiml(*, text_hi: str, text_en: str, gather_url: str | None, hindi_fir
     return str(response)
 
 
-def deliver(
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """What a call says: the text in Hindi and in English, the contact's language first."""
+
+    text_hi: str
+    text_en: str
+    hindi_first: bool
+
+
+# A send failure's bookkeeping, run in the transaction that stores the answers (escalation
+# hurries the alert's chain; notify itself knows nothing of chains).
+FailureHook = Callable[[Session, list[SentMessage], datetime], object]
+
+
+def queue(
     *,
     session: Session,
     notifier: Provider,
@@ -91,14 +121,27 @@ def deliver(
     unit: str | None = None,
     level: int | None = None,
     ack_code: str | None = None,
-    twiml: Callable[[str | None], str] | None = None,
+    speech: Speech | None = None,
     content_sid: str | None = None,
     content_variables: dict[str, str] | None = None,
 ) -> SentMessage:
-    """Record the message, send it, store the provider's answer (in the caller's transaction).
+    """Put a message in the outbox, in the caller's transaction; nothing is sent yet.
 
-    `twiml(gather_url)` builds a call's TwiML once the record's id (named in the URL) is known.
+    The record is stored as "sending" with no provider id. Send it with send_queued() once
+    the transaction has committed (send_after_commit() arranges that): a message never goes
+    out for a step that rolled back, and no provider call ever holds a database lock. If the
+    process dies in between, resend_stale() sends it later.
     """
+    options: dict[str, Any] = {}
+    if channel is Channel.voice and speech is not None:
+        options["speech"] = {
+            "hi": speech.text_hi,
+            "en": speech.text_en,
+            "hi_first": speech.hindi_first,
+        }
+    if channel is Channel.whatsapp and content_sid:
+        options["content_sid"] = content_sid
+        options["content_variables"] = dict(content_variables or {})
     record = SentMessage(
         at=now,
         updated_at=now,
@@ -114,33 +157,146 @@ def deliver(
         unit=unit,
         level=level,
         ack_code=ack_code,
+        options=options or None,
     )
-    # Its id names the record in the callback URLs.
     values = asdict(record)
     del values["id"]
+    if record.options is None:
+        del values["options"]  # SQL NULL, not JSON null
     record.id = insert_values(session, _OUTBOUND, values)
+    return record
+
+
+def outbound_message(record: OutboundRecord | SentMessage, notifier: Provider) -> OutboundMessage:
+    """The provider message for a stored record (its id names it in the callback URLs)."""
     root = base_url(notifier)
     callback = f"{root}{STATUS_PATH}?n={record.id}" if root else None
-    gather = f"{root}{GATHER_PATH}?n={record.id}" if root and alert_id is not None else None
-    message = OutboundMessage(
+    gather = f"{root}{GATHER_PATH}?n={record.id}" if root and record.alert_id is not None else None
+    options = record.options or {}
+    channel = Channel(record.channel)
+    speech = options.get("speech")
+    twiml = None
+    if channel is Channel.voice and speech:
+        twiml = voice_twiml(
+            text_hi=speech["hi"],
+            text_en=speech["en"],
+            gather_url=gather,
+            hindi_first=speech["hi_first"],
+        )
+    return OutboundMessage(
         channel=channel,
-        to=to,
-        body=body,
-        ref=ref,
+        to=record.to,
+        body=record.body,
+        ref=record.ref,
         status_callback=callback,
-        twiml=twiml(gather) if twiml is not None and channel is Channel.voice else None,
-        content_sid=content_sid if channel is Channel.whatsapp else None,
-        content_variables=dict(content_variables or {}),
+        twiml=twiml,
+        content_sid=options.get("content_sid") if channel is Channel.whatsapp else None,
+        content_variables=dict(options.get("content_variables") or {}),
     )
-    result = notifier.send(message)
-    record.provider_id = result.provider_id
-    record.status = result.status if result.ok else "failed"
-    record.error = result.error
-    session.connection().execute(
-        _RECORD_RESULT,
-        {"rid": record.id, "pid": record.provider_id, "st": record.status, "err": record.error},
-    )
-    return record
+
+
+def send_queued(
+    database: Database,
+    notifier: Provider,
+    records: Sequence[SentMessage],
+    now: datetime,
+    on_failure: FailureHook | None = None,
+) -> list[SentMessage]:
+    """Send queued messages (outside any transaction), then store the answers in one.
+
+    A provider that raises counts as a refusal: the record is marked failed, never left to be
+    sent again and again. `on_failure` sees the failed ones in the storing transaction.
+    """
+    for record in records:
+        try:
+            result = notifier.send(outbound_message(record, notifier))
+        except Exception as exc:
+            log.exception("sending message %s failed", record.id)
+            result = SendResult(None, "failed", error=f"not sent: {type(exc).__name__}")
+        record.provider_id = result.provider_id
+        record.status = result.status if result.ok else "failed"
+        record.error = result.error
+        record.updated_at = now
+    if not records:
+        return []
+    with database.session() as session:
+        session.connection().execute(
+            _RECORD_RESULT,
+            [
+                {
+                    "rid": r.id,
+                    "pid": r.provider_id,
+                    "st": r.status,
+                    "err": r.error,
+                    "now": now,
+                }
+                for r in records
+            ],
+        )
+        failed = [r for r in records if r.status == "failed"]
+        if failed and on_failure is not None:
+            on_failure(session, failed, now)
+        session.commit()
+    return list(records)
+
+
+def send_after_commit(
+    session: Session,
+    notifier: Provider,
+    records: Sequence[SentMessage],
+    now: datetime,
+    on_failure: FailureHook | None = None,
+) -> None:
+    """Send the records once the session's transaction commits (dropped on rollback)."""
+    database = session.info.get("database")
+    if not isinstance(database, Database):
+        raise RuntimeError("sending after a commit needs a session from Database.session()")
+    if records:
+        after_commit(
+            session, partial(send_queued, database, notifier, list(records), now, on_failure)
+        )
+
+
+def resend_stale(
+    database: Database,
+    notifier: Provider,
+    now: datetime,
+    *,
+    older_than_s: float,
+    on_failure: FailureHook | None = None,
+    limit: int = 200,
+) -> list[SentMessage]:
+    """Send what a process queued and never sent (it died between commit and send).
+
+    A record still "sending" with no provider id and no error after `older_than_s` is
+    claimed (a conditional update: of several processes, one sends it) and sent. A process
+    that died while the provider was answering may have sent it already: the officer may get
+    the page twice, never not at all.
+    """
+    cutoff = now - timedelta(seconds=older_than_s)
+    claimed: list[SentMessage] = []
+    with database.session() as session:
+        rows = session.exec(
+            select(OutboundRecord)
+            .where(OutboundRecord.status == "sending")
+            .where(col(OutboundRecord.provider_id).is_(None))
+            .where(col(OutboundRecord.error).is_(None))
+            .where(col(OutboundRecord.updated_at) < cutoff)
+            .order_by(col(OutboundRecord.id))
+            .limit(limit)
+        ).all()
+        for row in rows:
+            moved = session.connection().execute(
+                _CLAIM, {"rid": row.id, "seen": row.updated_at, "now": now}
+            )
+            if getattr(moved, "rowcount", 0) == 1:
+                values = row.model_dump()
+                values["updated_at"] = now
+                claimed.append(SentMessage(**values))
+        session.commit()
+    if claimed:
+        log.warning("outbox: sending %d message(s) queued before a restart", len(claimed))
+    return send_queued(database, notifier, claimed, now, on_failure)
 
 
 def event_data(record: OutboundRecord | SentMessage) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dispatch.auth.models import PartnerCredentials
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
 from dispatch.escalation import policy as policy_mod
+from dispatch.notify.models import OutboundRecord
 from tests.escalation.support import (
     PHONES,
     alert_row,
@@ -110,8 +111,14 @@ def test_unacknowledged_alert_climbs_to_the_top_then_repeats(
     first = notes[0].data
     assert first["channel"] == "console" and first["post"] == "sho"
     sms_note = next(n.data for n in notes if n.data["channel"] == "sms")
-    assert sms_note["to_masked"] == "+9198xxxxxx01" and sms_note["status"] == "queued"
+    # Written with the step, before the message went out; the record then holds Twilio's answer.
+    assert sms_note["to_masked"] == "+9198xxxxxx01" and sms_note["status"] == "sending"
     assert sms_note["post"] == "sho" and sms_note["level"] == 0 and sms_note["contact"] == "sho_jsw"
+    with database.session() as session:
+        record = session.get(OutboundRecord, sms_note["notification_id"])
+        assert record is not None
+        sms = next(m for m in twilio.sent if m.kind == "sms" and m.to == PHONES["sho_jsw"])
+        assert record.status == "queued" and record.provider_id == sms.sid
 
 
 @pytest.mark.parametrize("level", [0, 1, 2, 3])

@@ -112,7 +112,7 @@ def test_without_twilio_the_console_transport_records_the_whole_chain(
             tick(app, clock, minutes=minutes)
         assert len(notifier.sent) == 2 + 2 + 1 + 4
         assert levels_fired(database, alert_id) == [0, 1, 2, 3]
-        # Every message is on the timeline as recorded by the console transport...
+        # Every message is on the timeline (written with its step, before it went out)...
         notes = [
             n.data
             for n in events_of(database, alert_id, "alert.notification")
@@ -120,14 +120,16 @@ def test_without_twilio_the_console_transport_records_the_whole_chain(
         ]
         assert len(notes) == 9
         assert {n["provider"] for n in notes} == {"console"}
-        assert {n["status"] for n in notes} == {"recorded"}
-        # ...and in the notifications list the console shows (masked, scope-limited).
+        assert {n["status"] for n in notes} == {"sending"}
+        # ...and in the notifications list the console shows (masked, scope-limited), with
+        # the transport's answer.
         headers = login(client, "sho_jsw")
         r = client.get(f"/api/v1/notifications?alert_id={alert_id}", headers=headers)
         assert r.status_code == 200
         listed = r.json()
         assert len(listed) == 9
         assert {n["channel"] for n in listed} == {"sms", "whatsapp", "voice"}
+        assert {n["status"] for n in listed} == {"recorded"}
         assert all("xxxx" in n["to_masked"] for n in listed)
         assert PHONES["sho_jsw"] not in r.text
         # Another station's officer sees neither the alert nor its messages.

@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -50,6 +51,8 @@ class RecordingTwilio(HttpClient):
         super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
         self.sent: list[Sent] = []
         self.refuse: set[str] = set()  # numbers Twilio answers with 400 21211
+        # Called with each request's form before it is answered (a slow or busy Twilio).
+        self.during_request: Callable[[dict[str, object]], None] | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -66,6 +69,8 @@ class RecordingTwilio(HttpClient):
     ) -> Response:
         body = dict(data or {})
         assert auth == (ACCOUNT_SID, AUTH_TOKEN), "the SDK authenticates with the account"
+        if self.during_request is not None:
+            self.during_request(body)
         to = str(body.get("To", "")).removeprefix("whatsapp:")
         if to in self.refuse:
             with self._lock:

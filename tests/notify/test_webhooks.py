@@ -226,11 +226,12 @@ def test_refused_message_counts_as_unreachable_and_the_chain_moves_on(
     twilio.refuse.add(PHONES["sho_jsw"])
     alert_id = new_alert(client, partner)
     tick(app, clock)
-    notes = events_of(database, alert_id, "alert.notification")
+    notes = events_of(database, alert_id, "alert.delivery")
     failed = [n.data for n in notes if n.data["status"] == "failed" and n.data["level"] == 0]
     assert {n["channel"] for n in failed} == {"sms", "whatsapp"}
     assert "21211" in str(failed[0]["error"])
     assert PHONES["sho_jsw"] not in str(failed[0]["error"])
+    assert [n["escalating_now"] for n in failed].count(True) == 1  # the chain moved once
     # The level-1 call to the same SHO also fails, the CO's SMS goes: level 1 waits as usual.
     assert levels_fired(database, alert_id) == [0, 1]
     assert twilio.sent[-1].to == PHONES["co_jsw"]
