@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     live_ws_deflate: bool = False
 
     # --- escalation and notify (issue 4) ---
-    # Threads that run overdue steps in one sweep (PostgreSQL; SQLite has one writer anyway).
+    # Threads that run overdue steps in one sweep (PostgreSQL; SQLite has one writer anyway),
+    # and the timer threads (this many, plus one for the sweep).
     escalation_workers: int = Field(default=4, ge=1, le=64)
     # How long a sweep may keep running overdue steps before it yields to the next run.
     escalation_sweep_budget_s: float = Field(default=30.0, gt=0)

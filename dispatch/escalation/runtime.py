@@ -42,9 +42,12 @@ async def start(app: FastAPI) -> None:
     app.state.escalation_waker = None
     if not settings.scheduler_enabled:
         return
+    # Escalation shares the process with intake and the consoles: its threads are bounded
+    # (the sweep, and as many timer threads as a sweep has workers) so a backlog of steps
+    # queues here instead of crowding out requests; late timers still run, in order.
     scheduler = BackgroundScheduler(
         timezone=UTC,
-        executors={"default": ThreadPoolExecutor(max_workers=10)},
+        executors={"default": ThreadPoolExecutor(max_workers=settings.escalation_workers + 1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     interval = jobs.sweep_interval(settings)
