@@ -54,7 +54,7 @@ def serve(
 
     from dispatch.main import create_app
 
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"gc_freeze": True})
     if demo:
         settings = settings.model_copy(update={"demo": True})
     database = Database(settings.database_url)

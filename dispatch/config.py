@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # permessage-deflate on console WebSockets. Off by default: a live message is about 1 KB,
     # and compressing it once per console cost about 7 % of the server's CPU at 100 alerts/s.
     live_ws_deflate: bool = False
+    # Move what start-up built out of the garbage collector's reach (`dispatch serve` sets it).
+    gc_freeze: bool = False
 
     # --- escalation and notify (issue 4) ---
     # Threads that run overdue steps in one sweep (PostgreSQL; SQLite has one writer anyway),

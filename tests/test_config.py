@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from dispatch.clock import FrozenClock
 from dispatch.config import Settings
+from dispatch.db import Database
 
 
 def test_production_refuses_default_secrets() -> None:
@@ -35,3 +37,25 @@ def test_twilio_without_auth_token_is_refused() -> None:
 
 def test_drill_speed_scales_durations() -> None:
     assert Settings(drill_speed=60).scaled(180) == 3
+
+
+def test_a_served_process_keeps_its_start_up_objects_out_of_full_collections(
+    settings: Settings, clock: FrozenClock, database: Database
+) -> None:
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from dispatch.main import create_app
+
+    assert gc.get_freeze_count() == 0
+    frozen = create_app(
+        settings.model_copy(update={"gc_freeze": True}), clock=clock, database=database
+    )
+    try:
+        with TestClient(frozen) as client:
+            assert client.get("/healthz").status_code == 200
+            # The jurisdiction index, policy and modules are now in the permanent generation.
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
