@@ -1,12 +1,16 @@
 """The SQLite writer lock: waiters are served in arrival order; a timed-out waiter's turn
-passes on."""
+passes on. PostgreSQL: a pooled connection the server closed is replaced before use."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from dispatch.db import FairLock
+import pytest
+import sqlalchemy as sa
+
+from dispatch.db import Database, FairLock
+from tests.conftest import POSTGRES_URL
 
 
 def test_a_thread_that_asks_again_at_once_waits_behind_the_others() -> None:
@@ -37,3 +41,20 @@ def test_a_waiter_that_gives_up_does_not_block_the_queue() -> None:
     lock.release()
     late.join(5)
     assert got == [True]
+
+
+def test_a_pooled_postgres_connection_the_server_closed_is_replaced_unnoticed() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("needs DISPATCH_TEST_POSTGRES_URL")
+    database = Database(POSTGRES_URL, pool_size=1, idle_ping_s=0.05)
+    try:
+        with database.engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        # The server ends that connection while it sits in the pool (a restart, a timeout).
+        with sa.create_engine(database.url, poolclass=sa.pool.NullPool).connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        time.sleep(0.1)
+        with database.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        database.dispose()

@@ -76,13 +76,47 @@ def message(event: AlertEvent, summary: dict[str, Any] | None) -> str:
     )
 
 
+_ALERTS = Alert.__table__  # type: ignore[attr-defined]
+# Only the columns a summary shows (not the sealed subject and raw body), prebuilt.
+_SUMMARY_COLUMNS = (
+    "id",
+    "category",
+    "status",
+    "source",
+    "received_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "station_id",
+    "station_name",
+    "district",
+    "circle",
+    "range_name",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "address",
+    "location_source",
+    "subject_label",
+    "resolution_method",
+    "escalation_level",
+    "updated_at",
+)
+_SUMMARIES = sa.select(*(_ALERTS.c[name] for name in _SUMMARY_COLUMNS)).where(
+    _ALERTS.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
     ids = {r.alert_id for r in rows if r.alert_id is not None}
     summaries: dict[int | None, dict[str, Any]] = {}
     if ids:
-        found = session.exec(select(Alert).where(col(Alert.id).in_(ids))).all()
+        found = session.connection().execute(_SUMMARIES, {"ids": sorted(ids)}).all()
         # One summary per alert per batch: an intake and its escalation are several events.
-        summaries = {a.id: alerts_service.summary(a).model_dump(mode="json") for a in found}
+        # The rows carry the summary's columns as attributes (they are not ORM instances).
+        summaries = {
+            a.id: alerts_service.summary(a).model_dump(mode="json")  # type: ignore[arg-type]
+            for a in found
+        }
     return [
         LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id))) for r in rows
     ]
