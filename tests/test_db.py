@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dispatch.db import Database, FairLock
+from dispatch.db import Database, FairLock, with_values
 from tests.conftest import POSTGRES_URL
 
 
@@ -58,3 +58,26 @@ def test_a_pooled_postgres_connection_the_server_closed_is_replaced_unnoticed() 
             assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("count", [1, 3, 32, 33, 200])
+def test_a_prebuilt_in_list_finds_exactly_the_values_given(database: Database, count: int) -> None:
+    metadata = sa.MetaData()
+    numbers = sa.Table("test_numbers", metadata, sa.Column("n", sa.Integer, primary_key=True))
+    metadata.create_all(database.engine)
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(sa.insert(numbers), [{"n": i} for i in range(300)])
+
+        def build(in_list: object) -> object:
+            return sa.select(numbers.c.n).where(numbers.c.n.in_(in_list)).order_by(numbers.c.n)
+
+        wanted = list(range(0, 2 * count, 2))
+        statement, params = with_values("test.numbers", wanted, build)
+        again, _ = with_values("test.numbers", wanted, build)
+        assert again is statement  # compiled once per length
+        with database.engine.connect() as conn:
+            found = conn.execute(statement, params).scalars().all()
+        assert found == [n for n in wanted if n < 300]
+    finally:
+        metadata.drop_all(database.engine)

@@ -30,7 +30,7 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
-from dispatch.db import insert_row
+from dispatch.db import insert_row, with_values
 from dispatch.pii import PiiVault, label_for
 
 
@@ -170,10 +170,14 @@ def linked_alert_ids(session: Session, digests: list[str], *, exclude: int | Non
     """Earlier alerts about the same person (same phone, handle or e-mail), newest first."""
     if not digests:
         return []
-    rows = session.exec(
-        select(SubjectKey.alert_id).where(col(SubjectKey.digest).in_(digests)).distinct()
-    ).all()
+    statement, params = with_values("linked", digests, _linked)
+    rows = session.connection().execute(statement, params).scalars().all()
     return sorted({r for r in rows if r != exclude}, reverse=True)
+
+
+def _linked(in_list: Any) -> Any:
+    keys = SubjectKey.__table__  # type: ignore[attr-defined]
+    return sa.select(keys.c.alert_id).where(keys.c.digest.in_(in_list)).distinct()
 
 
 def _location_hint(session: Session, linked: list[int]) -> Alert | None:

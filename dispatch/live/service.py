@@ -20,7 +20,7 @@ from dispatch.alerts import events
 from dispatch.alerts import service as alerts_service
 from dispatch.alerts.models import Alert, AlertEvent
 from dispatch.auth.scope import Scope
-from dispatch.db import Database
+from dispatch.db import Database, with_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +101,20 @@ _SUMMARY_COLUMNS = (
     "escalation_level",
     "updated_at",
 )
-_SUMMARIES = sa.select(*(_ALERTS.c[name] for name in _SUMMARY_COLUMNS)).where(
-    _ALERTS.c.id.in_(sa.bindparam("ids", expanding=True))
-)
+
+
+def _summaries(in_list: Any) -> Any:
+    return sa.select(*(_ALERTS.c[name] for name in _SUMMARY_COLUMNS)).where(
+        _ALERTS.c.id.in_(in_list)
+    )
 
 
 def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
     ids = {r.alert_id for r in rows if r.alert_id is not None}
     summaries: dict[int | None, dict[str, Any]] = {}
     if ids:
-        found = session.connection().execute(_SUMMARIES, {"ids": sorted(ids)}).all()
+        statement, params = with_values("live.summaries", sorted(ids), _summaries)
+        found = session.connection().execute(statement, params).all()
         # One summary per alert per batch: an intake and its escalation are several events.
         # The rows carry the summary's columns as attributes (they are not ORM instances).
         summaries = {
