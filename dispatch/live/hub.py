@@ -253,13 +253,17 @@ class Hub:
             try:
                 while True:
                     after = self.cursor
+                    # Encode only the events some console now attached may see (none at all
+                    # while nobody is connected): a station without a console costs nothing.
+                    tokens = None if self._state_wide else frozenset(self._by_token)
+                    wanted = None if tokens is None else partial(_wanted, tokens)
                     upto, new = await self.run_read(
-                        partial(live_service.read_new, after=after, limit=limit)
+                        partial(live_service.read_new, after=after, limit=limit, wanted=wanted)
                     )
                     if upto <= after:
                         break
                     self.batches_read += 1
-                    self._fan_out(after, upto, new)
+                    self._fan_out(after, upto, new, tokens)
                     if upto - after < limit:
                         break
             except Exception:
@@ -268,17 +272,36 @@ class Hub:
                 await asyncio.sleep(0.5)
                 self._rung.set()
 
-    def _fan_out(self, after: int, upto: int, new: list[LiveEvent]) -> None:
+    def _fan_out(
+        self, after: int, upto: int, new: list[LiveEvent], tokens: frozenset[str] | None = None
+    ) -> None:
+        """Offer each connection its events of (after, upto].
+
+        `tokens`: the scope tokens the read encoded events for (None: every event). A
+        connection that attached during the read may have had its events left out: it gets
+        an empty batch starting at `upto`, which makes it read (its cursor, upto] itself.
+        """
         per_conn: dict[Connection, list[LiveEvent]] = {}
         state_wide = self._state_wide
         by_token = self._by_token
+        if tokens is not None:
+            uncovered = list(state_wide)
+            for token, members in by_token.items():
+                if token not in tokens:
+                    uncovered.extend(members)
+            for conn in uncovered:
+                conn.offer(Batch(after=upto, upto=upto, events=[]))
+                conn.hub_mark = upto
+            if uncovered:
+                state_wide = set()
+                by_token = {t: m for t, m in by_token.items() if t in tokens}
         for event in new:
             for conn in state_wide:
                 per_conn.setdefault(conn, []).append(event)
             for token in event.scope.strip("|").split("|"):
-                members = by_token.get(token)
-                if members:
-                    for conn in members:
+                found = by_token.get(token)
+                if found:
+                    for conn in found:
                         per_conn.setdefault(conn, []).append(event)
         for conn, visible in per_conn.items():
             conn.offer(Batch(after=conn.hub_mark, upto=upto, events=visible))
@@ -305,3 +328,8 @@ class Hub:
                 else:
                     conn.awaiting_pong_since = now
                     conn.send_control(PING_TEXT)
+
+
+def _wanted(tokens: frozenset[str], scope: str) -> bool:
+    """Whether an event with this scope string reaches any of these tokens."""
+    return any(token in tokens for token in scope.strip("|").split("|"))

@@ -8,6 +8,7 @@ console that replays `since=<id>` gets exactly what a console that stayed connec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,16 +127,20 @@ def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
     ]
 
 
-def read_new(session: Session, *, after: int, limit: int) -> tuple[int, list[LiveEvent]]:
-    """Events after `after` for the hub (every scope, internal ones left out).
+def read_new(
+    session: Session, *, after: int, limit: int, wanted: Callable[[str], bool] | None = None
+) -> tuple[int, list[LiveEvent]]:
+    """Events after `after` for the hub (internal ones left out; with `wanted`, only those
+    whose scope string it accepts).
 
-    Returns the id of the last row read (internal rows included, so the cursor moves past
-    them) and the events to fan out; (after, []) when nothing is new.
+    Returns the id of the last row read (every row counts, so the cursor moves past them)
+    and the events to fan out; (after, []) when nothing is new.
     """
     rows = events.events_after(session, after=after, limit=limit)
     if not rows:
         return after, []
-    return rows[-1].id, _encode(session, [r for r in rows if not r.internal])
+    keep = [r for r in rows if not r.internal and (wanted is None or wanted(r.scope))]
+    return rows[-1].id, _encode(session, keep)
 
 
 def read_visible(

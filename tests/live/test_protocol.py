@@ -13,7 +13,7 @@ from dispatch.auth.scope import Scope
 from dispatch.clock import FrozenClock
 from dispatch.config import Settings
 from dispatch.db import Database
-from dispatch.live.hub import Batch, Connection
+from dispatch.live.hub import Batch, Connection, Hub
 from dispatch.live.service import LiveEvent
 from tests.helpers import JASWANTNAGAR_ID, make_alert
 from tests.live.support import Console, LiveServer, close_code, has_types, post_alert
@@ -114,3 +114,37 @@ def test_a_connection_that_cannot_keep_up_is_closed_not_waited_for() -> None:
     assert conn.close_code is None and conn.queued == 2
     conn.offer(Batch(after=2, upto=4, events=events[2:]))
     assert conn.close_code == 4429
+
+
+def test_a_console_that_attached_while_the_hub_read_catches_up_instead_of_missing_events(
+    database: Database, settings: Settings, clock: FrozenClock
+) -> None:
+    # The hub encodes only events some attached console may see. A console that attaches
+    # while such a read runs may have had its events left out: it must be told to read the
+    # range itself rather than be offered a batch that claims "nothing else for you".
+    hub = Hub(database=database, settings=settings, clock=clock)
+
+    def console(role: Role, unit: str | None) -> Connection:
+        conn = Connection(
+            scope=Scope(role=role, unit=unit), username="x", max_queue=100, expires_at=None
+        )
+        hub.attach(conn)
+        return conn
+
+    try:
+        jaswantnagar = console(Role.station, JASWANTNAGAR_ID)
+        tokens = frozenset({f"s:{JASWANTNAGAR_ID}"})  # what the read encoded for
+        saifai = console(Role.station, "SAIFAI")  # attached during the read
+        cell = console(Role.operator, None)  # attached during the read
+        read = [LiveEvent(id=7, scope=f"|s:{JASWANTNAGAR_ID}|d:Etawah|", text="{}")]
+        hub._fan_out(5, 9, read, tokens)
+
+        assert list(jaswantnagar._batches) == [Batch(after=0, upto=9, events=read)]
+        for late in (saifai, cell):
+            (batch,) = late._batches
+            assert batch.after == 9 and batch.events == []  # beyond its cursor: it catches up
+            assert late.hub_mark == 9
+    finally:
+        hub._hub_reader.shutdown()
+        hub._replayers.shutdown()
+        hub._engine.dispose()
