@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -66,6 +66,20 @@ _STORE_STEP = (
     )
 )
 
+
+# The alert as a step reads it: every column but the sealed personal data and the partner's
+# extra fields (escalation never needs them), locked, without building an ORM instance.
+_STEP_COLUMNS = [
+    c
+    for c in _ALERTS.c
+    if c.name not in {"subject_sealed", "content_sealed", "raw_body_sealed", "extra", "candidates"}
+]
+_LOCK_FOR_STEP = {
+    skip: sa.select(*_STEP_COLUMNS)
+    .where(_ALERTS.c.id == sa.bindparam("aid"))
+    .with_for_update(skip_locked=skip)
+    for skip in (False, True)
+}
 
 _DUE = (
     sa.select(_ALERTS.c.id)
@@ -204,8 +218,11 @@ class Engine:
         now: datetime | None,
         skip_locked: bool,
     ) -> tuple[Outcome, bool]:
-        query = select(Alert).where(Alert.id == alert_id).with_for_update(skip_locked=skip_locked)
-        alert = session.exec(query).first()
+        # A row with the alert's columns as attributes (read only: the step's writes are
+        # the fenced UPDATE below).
+        statement = _LOCK_FOR_STEP[skip_locked]
+        row = session.connection().execute(statement, {"aid": alert_id}).first()
+        alert = cast(Alert | None, row)
         now = now or self.clock.now()
         if alert is None:
             session.rollback()
