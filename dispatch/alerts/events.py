@@ -261,10 +261,13 @@ def _drop_pending(session: Session) -> None:
     session.info.pop("pending_events", None)
 
 
+_LAST_ID = sa.select(_SEQUENCE.c.last_id).where(_SEQUENCE.c.id == 1)
+
+
 def last_event_id(session: Session) -> int:
     """The id of the newest committed event (0 if none)."""
-    seq = session.get(EventSequence, 1)
-    return seq.last_id if seq else 0
+    last = session.connection().execute(_LAST_ID).scalar()
+    return int(last) if last is not None else 0
 
 
 _AFTER = (

@@ -256,6 +256,12 @@ class Hub:
                     # Encode only the events some console now attached may see (none at all
                     # while nobody is connected): a station without a console costs nothing.
                     tokens = None if self._state_wide else frozenset(self._by_token)
+                    if tokens is not None and not tokens:
+                        # Nobody connected: move past what is committed without reading it.
+                        upto = await self.run_read(live_service.last_id)
+                        if upto > after:
+                            self._fan_out(after, upto, [], tokens)
+                        break
                     wanted = None if tokens is None else partial(_wanted, tokens)
                     upto, new = await self.run_read(
                         partial(live_service.read_new, after=after, limit=limit, wanted=wanted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -100,6 +100,7 @@ class Speech:
     hindi_first: bool
 
 
+_QUEUED_FIELDS = [f.name for f in fields(SentMessage) if f.name not in ("id", "options")]
 # A send failure's bookkeeping, run in the transaction that stores the answers (escalation
 # hurries the alert's chain; notify itself knows nothing of chains).
 FailureHook = Callable[[Session, list[SentMessage], datetime], object]
@@ -159,10 +160,9 @@ def queue(
         ack_code=ack_code,
         options=options or None,
     )
-    values = asdict(record)
-    del values["id"]
-    if record.options is None:
-        del values["options"]  # SQL NULL, not JSON null
+    values = {name: getattr(record, name) for name in _QUEUED_FIELDS}
+    if record.options is not None:  # else left out: SQL NULL, not JSON null
+        values["options"] = record.options
     record.id = insert_values(session, _OUTBOUND, values)
     return record
 
