@@ -125,6 +125,11 @@ class Scheduler(Protocol):
     def get_job(self, job_id: str) -> Any: ...
 
 
+def sweep_interval(settings: Settings) -> float:
+    """Seconds between sweeps (divided by the drill speed, at least half a second)."""
+    return max(0.5, settings.scaled(settings.sweep_interval_s))
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -388,6 +393,11 @@ class Engine:
         try:
             if due_at is None:
                 self.scheduler.remove_job(job_id)
+                return
+            horizon = timedelta(seconds=2 * sweep_interval(self.settings))
+            if due_at > datetime.now(UTC) + horizon:
+                # Minutes away: a full sweep arms it once it is within the horizon
+                # (arm_upcoming), so the timer is not set and reset at every step.
                 return
             self.scheduler.add_job(
                 self.run_step,

@@ -22,9 +22,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from dispatch.config import Settings
 from dispatch.db import Database
-from dispatch.escalation.engine import Engine, Outcome, engine_thread
+from dispatch.escalation.engine import Engine, Outcome, engine_thread, sweep_interval
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +57,6 @@ def run_registered(app: FastAPI, now: datetime) -> None:
             fn(database, now)
         except Exception:
             log.exception("sweep %s failed", name)
-
-
-def sweep_interval(settings: Settings) -> float:
-    """Seconds between sweeps (divided by the drill speed, at least half a second)."""
-    return max(0.5, settings.scaled(settings.sweep_interval_s))
 
 
 def sweep(app: FastAPI) -> list[Outcome]:

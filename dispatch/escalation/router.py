@@ -11,8 +11,8 @@ from dispatch.auth.deps import CurrentUser, UserScope, require_roles
 from dispatch.auth.models import Role, User
 from dispatch.db import SessionDep
 from dispatch.deps import MAX_ID, ClockDep, ResolverDep, SettingsDep
-from dispatch.escalation import jobs
 from dispatch.escalation import service as escalation_service
+from dispatch.escalation.engine import sweep_interval
 from dispatch.escalation.models import ContactCreate, ContactPublic, Post
 from dispatch.escalation.policy import Policy
 
@@ -93,7 +93,7 @@ def info(request: Request, settings: SettingsDep, _user: CurrentUser) -> Escalat
         drill_speed=settings.drill_speed,
         transport=getattr(notifier, "name", "none"),
         scheduler=getattr(request.app.state, "scheduler", None) is not None,
-        sweep_interval_s=jobs.sweep_interval(settings),
+        sweep_interval_s=sweep_interval(settings),
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.escalation import jobs, policy
-from dispatch.escalation.engine import Engine
+from dispatch.escalation.engine import Engine, sweep_interval
 from dispatch.escalation.models import Contact, Post
 from dispatch.notify import service as notify_service
 
@@ -50,7 +50,7 @@ async def start(app: FastAPI) -> None:
         executors={"default": ThreadPoolExecutor(max_workers=settings.escalation_workers + 1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
-    interval = jobs.sweep_interval(settings)
+    interval = sweep_interval(settings)
     scheduler.add_job(
         jobs.sweep,
         "interval",

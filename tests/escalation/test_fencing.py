@@ -325,6 +325,28 @@ def test_the_scheduler_fires_timers_on_time_with_the_real_clock(
     assert str(twilio.sent[0].data["Body"]).startswith("[अभ्यास] ")  # drill, in Hindi
 
 
+def test_a_step_minutes_away_gets_its_timer_from_the_sweep_and_fires_on_time(
+    database: Database, twilio: RecordingTwilio, partner: PartnerCredentials
+) -> None:
+    # Drill speed 60: level 1 at +3 s, level 2 at +6 s; sweeps every 0.5 s. A step further
+    # away than two sweeps gets no timer when the previous one fires: a sweep sets it once it
+    # is near (as with minutes between levels in real use). It must still fire on time.
+    clock = SystemClock()
+    add_chain_contacts(database, FrozenClock())
+    settings = twilio_settings(
+        database, scheduler_enabled=True, drill_speed=60, sweep_interval_s=30
+    )
+    app = create(settings, clock, database, twilio)
+    with TestClient(app) as client:
+        alert_id = new_alert(client, partner)
+        wait_for(lambda: levels_fired(database, alert_id) == [0, 1, 2], 12.0)
+    fired = events_of(database, alert_id, "alert.escalation_started", "alert.escalated")
+    level0, level1, level2 = (e.at for e in fired)
+    late1 = (level1 - level0).total_seconds() - 3
+    late2 = (level2 - level1).total_seconds() - 3
+    assert 0 <= late1 < 0.25 and 0 <= late2 < 0.25, (late1, late2)  # a timer, not a sweep
+
+
 def create(settings: Any, clock: Any, database: Database, twilio: RecordingTwilio) -> FastAPI:
     from dispatch.main import create_app
 
