@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from dispatch.auth.models import PartnerCredentials
 from dispatch.clock import FrozenClock
@@ -73,6 +73,19 @@ def test_an_officer_can_acknowledge_while_twilio_is_still_answering(
     assert [e.data["reason"] for e in stopped] == ["acknowledged"]
 
 
+def queue_sms(session: Session, provider: Provider, clock: FrozenClock) -> None:
+    """Queue an SMS to the SHO in the session's transaction, to go out after its commit."""
+    record = notify_service.queue(
+        session=session,
+        notifier=provider,
+        channel=Channel.sms,
+        to=PHONES["sho_jsw"],
+        body="CRISIS ALERT",
+        now=clock.now(),
+    )
+    notify_service.send_after_commit(session, provider, [record], clock.now())
+
+
 def test_a_message_queued_in_a_transaction_that_rolls_back_never_goes_out(
     app: FastAPI,
     client: TestClient,
@@ -82,30 +95,14 @@ def test_a_message_queued_in_a_transaction_that_rolls_back_never_goes_out(
 ) -> None:
     provider: Provider = app.state.notifier
     with database.session() as session:
-        record = notify_service.queue(
-            session=session,
-            notifier=provider,
-            channel=Channel.sms,
-            to=PHONES["sho_jsw"],
-            body="CRISIS ALERT",
-            now=clock.now(),
-        )
-        notify_service.send_after_commit(session, provider, [record], clock.now())
+        queue_sms(session, provider, clock)
         assert twilio.sent == []  # nothing is sent inside the transaction
         session.rollback()
     assert twilio.sent == []
     assert _records(database) == []
 
     with database.session() as session:
-        record = notify_service.queue(
-            session=session,
-            notifier=provider,
-            channel=Channel.sms,
-            to=PHONES["sho_jsw"],
-            body="CRISIS ALERT",
-            now=clock.now(),
-        )
-        notify_service.send_after_commit(session, provider, [record], clock.now())
+        queue_sms(session, provider, clock)
         assert twilio.sent == []
         session.commit()
     (sent,) = twilio.sent
