@@ -12,12 +12,14 @@ import json
 import random
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.benchutil import (
+    escalation_worker,
     make_partner,
     markdown_table,
     percentile,
@@ -61,31 +63,45 @@ def body(i: int) -> bytes:
     ).encode()
 
 
-def run(database_url: str, count: int) -> dict[str, float]:
-    """Send `count` sequential alerts; return latency figures in ms."""
+def run(database_url: str, count: int, *, worker: bool = False) -> dict[str, float]:
+    """Send `count` sequential alerts; return latency figures in ms.
+
+    With `worker`, escalation runs in `dispatch escalation worker` beside a server that runs
+    none (PostgreSQL).
+    """
     key, secret = make_partner(database_url)
-    with server(database_url) as base, httpx.Client(base_url=base, timeout=10) as client:
-        for i in range(50):  # warm-up: connection pool, caches
-            raw = body(-i - 1)
-            sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-            client.post(
-                "/api/v1/alerts",
-                content=raw,
-                headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
-            )
-        latencies = []
-        for i in range(count):
-            raw = body(i)
-            sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-            started = time.perf_counter()
-            r = client.post(
-                "/api/v1/alerts",
-                content=raw,
-                headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
-            )
-            latencies.append((time.perf_counter() - started) * 1000)
-            if r.status_code != 201:
-                raise RuntimeError(f"intake answered {r.status_code}: {r.text}")
+    with ExitStack() as stack:
+        if worker:
+            stack.enter_context(escalation_worker(database_url))
+        env = {"DISPATCH_SCHEDULER_ENABLED": "false"} if worker else None
+        base = stack.enter_context(server(database_url, extra_env=env))
+        client = stack.enter_context(httpx.Client(base_url=base, timeout=10))
+        return _measure(client, key, secret, count)
+
+
+def _measure(client: httpx.Client, key: str, secret: str, count: int) -> dict[str, float]:
+    """Warm up, then time `count` sequential signed alerts."""
+    for i in range(50):  # warm-up: connection pool, caches
+        raw = body(-i - 1)
+        sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        client.post(
+            "/api/v1/alerts",
+            content=raw,
+            headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
+        )
+    latencies = []
+    for i in range(count):
+        raw = body(i)
+        sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        started = time.perf_counter()
+        r = client.post(
+            "/api/v1/alerts",
+            content=raw,
+            headers={"X-Api-Key": key, "X-Signature": sig, "Content-Type": "application/json"},
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+        if r.status_code != 201:
+            raise RuntimeError(f"intake answered {r.status_code}: {r.text}")
     return {
         "count": count,
         "p50_ms": round(percentile(latencies, 50), 2),
@@ -100,11 +116,17 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--postgres", help="PostgreSQL URL (its public schema is reset!)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--worker", action="store_true", help="also PostgreSQL with escalation in a worker"
+    )
     args = parser.parse_args()
     results = {"sqlite": run(sqlite_url(), args.count)}
     if args.postgres:
         reset_postgres(args.postgres)
         results["postgres"] = run(args.postgres, args.count)
+        if args.worker:
+            reset_postgres(args.postgres)
+            results["postgres, escalation worker"] = run(args.postgres, args.count, worker=True)
     rows = [
         [name, r["count"], r["p50_ms"], r["p99_ms"], r["max_ms"]] for name, r in results.items()
     ]

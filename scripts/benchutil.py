@@ -128,6 +128,35 @@ def server(
             print(f"server errors (full log: {log_path}):\n{errors[-3000:]}", file=sys.stderr)
 
 
+@contextmanager
+def escalation_worker(database_url: str) -> Iterator[None]:
+    """Run `dispatch escalation worker` (PostgreSQL) until the block ends."""
+    env = {**os.environ, "DISPATCH_DATABASE_URL": database_url, "DISPATCH_ENV": "development"}
+    log_path = Path(tempfile.mkdtemp(prefix="dispatch-bench-worker-")) / "worker.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "dispatch.cli", "escalation", "worker"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while b"escalation worker running" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text(errors="replace")[-4000:])
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A small markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -1,4 +1,4 @@
-"""`dispatch contacts add|list|remove` and `dispatch escalation check`."""
+"""`dispatch contacts add|list|remove`, `dispatch escalation check` and `... worker`."""
 
 from __future__ import annotations
 
@@ -142,6 +142,49 @@ def escalation_check(
             f"every {chain.repeat_last_every_s / 60:g} min"
         )
     typer.echo(f"OK: {path}")
+
+
+@escalation_app.command("worker")
+def escalation_worker() -> None:
+    """Run escalation, follow-up and tip-line sweeps without HTTP (PostgreSQL only).
+
+    Start `dispatch serve` with DISPATCH_SCHEDULER_ENABLED=false beside it; stop with
+    SIGTERM or Ctrl-C (steps not yet fired stay due in the database).
+    """
+    import asyncio
+    import logging
+    import signal
+
+    from dispatch.escalation.runtime import run_worker
+    from dispatch.main import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite"):
+        typer.echo(
+            "error: the escalation worker needs PostgreSQL (SQLite has one writer: "
+            "leave escalation inside `dispatch serve`)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    database = Database(settings.database_url)
+    database.ensure_schema()
+    application = create_app(settings, database=database, create_tables=False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(application, stop)
+
+    try:
+        asyncio.run(main())
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from functools import partial
@@ -81,6 +83,38 @@ def _resend_stale(engine: Engine, database: Database, now: datetime) -> None:
         older_than_s=engine.settings.outbox_resend_after_s,
         on_failure=engine.note_failed_sends,
     )
+
+
+async def run_worker(app: FastAPI, stop: asyncio.Event) -> None:
+    """Run escalation (and the other domains' sweeps) without serving HTTP until `stop`.
+
+    For PostgreSQL deployments that take escalation out of the `dispatch serve` processes
+    (started with DISPATCH_SCHEDULER_ENABLED=false): intake then has their CPU to itself.
+    The worker hears their commits through LISTEN dispatch_events and sweeps at once; the
+    fenced engine lets any number of workers and serving processes share the steps.
+    """
+    from dispatch.live import listener
+
+    settings: Settings = app.state.settings
+    if app.state.database.is_sqlite:
+        raise RuntimeError(
+            "the escalation worker needs PostgreSQL (SQLite has one writer: "
+            "leave escalation inside `dispatch serve`)"
+        )
+    if not settings.scheduler_enabled:
+        raise RuntimeError("the escalation worker needs DISPATCH_SCHEDULER_ENABLED=true")
+    async with app.router.lifespan_context(app):
+        waker: jobs.Waker = app.state.escalation_waker
+        listening = asyncio.create_task(
+            listener.listen(settings.database_url, waker, retry_s=settings.live_listen_retry_s)
+        )
+        log.info("escalation worker running")
+        try:
+            await stop.wait()
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
 
 
 async def stop(app: FastAPI) -> None:
