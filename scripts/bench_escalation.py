@@ -50,6 +50,7 @@ from scripts.benchutil import (
     percentile,
     reset_postgres,
     sqlite_url,
+    stop_process,
 )
 
 # Points inside the demo districts (every alert resolves to a station with contacts).
@@ -156,11 +157,7 @@ def serve(database_url: str, env: dict[str, str]) -> Iterator[tuple[str, subproc
                 raise RuntimeError("server did not start within 60 s")
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout_s=30)
 
 
 def memory_mb(pid: int) -> dict[str, float]:
