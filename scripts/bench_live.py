@@ -39,6 +39,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.benchutil import (
+    escalation_worker,
     make_partner,
     markdown_table,
     percentile,
@@ -251,13 +252,19 @@ def summarise(run: Run) -> dict[str, Any]:
     }
 
 
-def servers(database_url: str, processes: int, stack: ExitStack) -> list[str]:
-    """Start `processes` servers on one database; the first creates the schema."""
+def servers(
+    database_url: str, processes: int, stack: ExitStack, *, worker: bool = False
+) -> list[str]:
+    """Start `processes` servers on one database; the first creates the schema. With
+    `worker`, escalation runs in `dispatch escalation worker` instead (PostgreSQL)."""
     env = {
         "DISPATCH_SECRET_KEY": SECRET,
         "DISPATCH_LOG_LEVEL": "warning",
         "DISPATCH_PARTNER_RATE_PER_SECOND": "100000",
     }
+    if worker:
+        env["DISPATCH_SCHEDULER_ENABLED"] = "false"
+        stack.enter_context(escalation_worker(database_url))
     return [stack.enter_context(server(database_url, extra_env=env)) for _ in range(processes)]
 
 
@@ -270,6 +277,7 @@ def measure(
     rate: float,
     seconds: float,
     throughput: bool,
+    worker: bool = False,
 ) -> dict[str, Any]:
     """Set up a database, start servers, and run the delivery (and throughput) load."""
     points = station_points(stations)
@@ -277,7 +285,7 @@ def measure(
     tokens = make_tokens(database_url, [s for s, _, _ in points])
     per_station = max(1, consoles // stations)
     with ExitStack() as stack:
-        bases = servers(database_url, processes, stack)
+        bases = servers(database_url, processes, stack, worker=worker)
         result = summarise(
             asyncio.run(
                 load(
@@ -343,6 +351,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, choices=(1, 2), nargs="*", default=[1, 2])
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="PostgreSQL: escalation in `dispatch escalation worker`, not in the servers",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     common = {
@@ -359,7 +372,11 @@ def main() -> None:
         for processes in args.processes:
             reset_postgres(args.postgres)
             name = f"postgres, {processes} process{'es' if processes > 1 else ''}"
-            results[name] = measure(args.postgres, processes=processes, **common)
+            if args.worker:
+                name += " + escalation worker"
+            results[name] = measure(
+                args.postgres, processes=processes, worker=args.worker, **common
+            )
     header = [
         "console delivery",
         "consoles",
