@@ -162,12 +162,16 @@ def escalation_worker() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = get_settings()
+    refusal = None
     if settings.database_url.startswith("sqlite"):
-        typer.echo(
-            "error: the escalation worker needs PostgreSQL (SQLite has one writer: "
-            "leave escalation inside `dispatch serve`)",
-            err=True,
+        refusal = (
+            "the escalation worker needs PostgreSQL (SQLite has one writer: "
+            "leave escalation inside `dispatch serve`)"
         )
+    elif not settings.scheduler_enabled:
+        refusal = "the escalation worker needs DISPATCH_SCHEDULER_ENABLED=true"
+    if refusal is not None:
+        typer.echo(f"error: {refusal}", err=True)
         raise typer.Exit(2)
     database = Database(settings.database_url)
     database.ensure_schema()
@@ -180,11 +184,7 @@ def escalation_worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(application, stop)
 
-    try:
-        asyncio.run(main())
-    except RuntimeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:

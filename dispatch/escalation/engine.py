@@ -204,15 +204,15 @@ class Engine:
             # SQLite's writers queue in arrival order in the Database (db.FairLock); the step
             # takes its time once its transaction has begun, i.e. when it really runs.
             with self.database.session() as session:
-                outcome, schedule = self._run_locked(session, alert_id, fence, now, skip_locked)
+                outcome = self._run_locked(session, alert_id, fence, now, skip_locked)
         finally:
             engine_thread.quiet = False
-        if schedule and outcome.skipped == "not due":
-            # Woken before the deadline by our clock: set the timer again, unless the timer's
-            # own (wall) clock says it has passed (an injected clock): the sweeper covers it.
-            schedule = outcome.due_at is not None and outcome.due_at > datetime.now(UTC)
-        if schedule:
-            self.schedule(alert_id, outcome.due_at, outcome.fence)
+        # A step that ran set its next timer after its commit. Woken before the deadline by
+        # our clock: set the timer again, unless the timer's own (wall) clock says it has
+        # passed (an injected clock): the sweeper covers it.
+        due = outcome.due_at
+        if outcome.skipped == "not due" and due is not None and due > datetime.now(UTC):
+            self.schedule(alert_id, due, outcome.fence)
         return outcome
 
     def _run_locked(
@@ -222,7 +222,7 @@ class Engine:
         fence: int | None,
         now: datetime | None,
         skip_locked: bool,
-    ) -> tuple[Outcome, bool]:
+    ) -> Outcome:
         # A row with the alert's columns as attributes (read only: the step's writes are
         # the fenced UPDATE below).
         statement = _LOCK_FOR_STEP[skip_locked]
@@ -231,17 +231,17 @@ class Engine:
         now = now or self.clock.now()
         if alert is None:
             session.rollback()
-            return Outcome(alert_id, None, skipped="gone or locked"), False
+            return Outcome(alert_id, None, skipped="gone or locked")
         if fence is not None and alert.escalation_fence != fence:
             session.rollback()
-            return Outcome(alert_id, None, fence=alert.escalation_fence, skipped="stale"), False
+            return Outcome(alert_id, None, fence=alert.escalation_fence, skipped="stale")
         due = alert.escalation_due_at
         if due is None or due > now:
             session.rollback()
-            # A timer that woke a little early: set it again for the stored deadline.
-            outcome = Outcome(alert_id, None, due_at=due, fence=alert.escalation_fence)
-            outcome.skipped = "not due"
-            return outcome, due is not None
+            # A timer that woke a little early: run_step sets it again for this deadline.
+            return Outcome(
+                alert_id, None, due_at=due, fence=alert.escalation_fence, skipped="not due"
+            )
         run = Run(
             session=session,
             alert=alert,
@@ -272,7 +272,7 @@ class Engine:
         )
         if getattr(result, "rowcount", 1) != 1:
             session.rollback()
-            return Outcome(alert_id, None, skipped="stale"), False
+            return Outcome(alert_id, None, skipped="stale")
         for type_, data in run.events:
             events.append(
                 session,
@@ -294,7 +294,7 @@ class Engine:
             partial(self.note_failed_sends, level_total=len(run.outbox)),
         )
         session.commit()
-        return Outcome(alert_id, done, level, next_at, old_fence + 1), False
+        return Outcome(alert_id, done, level, next_at, old_fence + 1)
 
     def note_failed_sends(
         self,
@@ -444,7 +444,7 @@ class Engine:
         )
         notifications: list[dict[str, Any]] = []
         phone_targets = 0
-        accepted = 0
+        queued = 0
         for target in spec["targets"]:
             post = Post(target["post"])
             unit = escalation_service.unit_of(post, alert)
@@ -466,7 +466,7 @@ class Engine:
             if not phones:
                 continue
             phone_targets += 1
-            accepted += self._page_post(run, post, unit, phones, level, texts, notifications)
+            queued += self._page_post(run, post, unit, phones, level, texts, notifications)
         state["level"] = level
         state["level_at"] = _iso(run.now)
         state["station_id"] = alert.station_id
@@ -477,7 +477,7 @@ class Engine:
             else run.chain["repeat_last_every_s"]
         )
         next_at = run.now + run.seconds(after)
-        fast = phone_targets > 0 and accepted == 0 and following < len(run.steps)
+        fast = phone_targets > 0 and queued == 0 and following < len(run.steps)
         if fast and not reason.value.startswith("stalled"):
             # Nobody could be reached at this level: do not wait minutes to try the next one.
             next_at = run.now
@@ -525,7 +525,7 @@ class Engine:
         if not contacts:
             out.append({**base, "channel": "none", "to_masked": "-", "status": "no_contact"})
             return 0
-        accepted = 0
+        queued = 0
         for contact in contacts:
             for channel in channels:
                 if channel is Channel.whatsapp and not contact.whatsapp:
@@ -554,9 +554,9 @@ class Engine:
                     else None,
                 )
                 run.outbox.append(record)
-                accepted += 1
+                queued += 1
                 out.append(notify_service.event_data(record))
-        return accepted
+        return queued
 
 
 def _template_variables(alert: Alert, texts: Texts, chain: dict[str, Any]) -> dict[str, str]:

@@ -90,19 +90,13 @@ async def run_worker(app: FastAPI, stop: asyncio.Event) -> None:
 
     For PostgreSQL deployments that take escalation out of the `dispatch serve` processes
     (started with DISPATCH_SCHEDULER_ENABLED=false): intake then has their CPU to itself.
+    The app must be built with the scheduler enabled (`dispatch escalation worker` checks).
     The worker hears their commits through LISTEN dispatch_events and sweeps at once; the
     fenced engine lets any number of workers and serving processes share the steps.
     """
     from dispatch.live import listener
 
     settings: Settings = app.state.settings
-    if app.state.database.is_sqlite:
-        raise RuntimeError(
-            "the escalation worker needs PostgreSQL (SQLite has one writer: "
-            "leave escalation inside `dispatch serve`)"
-        )
-    if not settings.scheduler_enabled:
-        raise RuntimeError("the escalation worker needs DISPATCH_SCHEDULER_ENABLED=true")
     async with app.router.lifespan_context(app):
         waker: jobs.Waker = app.state.escalation_waker
         listening = asyncio.create_task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ class SentMessage:
     unit: str | None = None
     level: int | None = None
     ack_code: str | None = None
-    options: dict[str, Any] | None = field(default=None)
+    options: dict[str, Any] | None = None
     id: int | None = None
 
 
