@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(default=20, ge=1)
     partner_rate_per_second: int = Field(default=500, ge=1)
 
+    # Partner intake commits in groups: one writer thread takes every alert waiting and
+    # stores up to this many in one transaction (one commit, one timeline lock); a lone alert
+    # is stored at once. Writer threads: 0 = one on SQLite (one writer anyway), two on
+    # PostgreSQL (one writes while the other waits on the server).
+    intake_batch_max: int = Field(default=64, ge=1, le=1000)
+    intake_writers: int = Field(default=0, ge=0, le=16)
+
     demo: bool = False
 
     # --- live (issue 3) ---

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -295,27 +296,52 @@ def with_values(
     return statement, {f"v{i}": value for i, value in enumerate(values)}
 
 
-def insert_row(session: Session, row: SQLModel) -> int:
-    """Insert a new table model instance without an ORM flush and return its id.
+def row_values(row: SQLModel) -> dict[str, Any]:
+    """A new table model instance as the values of its INSERT (id and None left out).
 
-    The instance stays outside the session (the caller builds its answer from it and sets its
-    id). Attributes left None are left out, so the columns are SQL NULL (not JSON null), as
-    the ORM stores them.
+    Attributes left None are left out, so the columns are SQL NULL (not JSON null), as the
+    ORM stores them.
     """
     table: sa.Table = row.__table__  # type: ignore[attr-defined]
-    values = {
+    return {
         column.name: value
         for column in table.columns
         if column.name != "id" and (value := getattr(row, column.name)) is not None
     }
-    return insert_values(session, table, values)
+
+
+def insert_row(session: Session, row: SQLModel) -> int:
+    """Insert a new table model instance without an ORM flush and return its id.
+
+    The instance stays outside the session (the caller builds its answer from it and sets its
+    id).
+    """
+    return insert_values(session, row.__table__, row_values(row))  # type: ignore[attr-defined]
 
 
 def after_commit(session: Session, callback: Callable[[], object]) -> None:
     """Call `callback` once the session's current transaction has committed (in the
-    committing thread, after the database locks are released); dropped if it rolls back.
-    A callback that raises is logged; the commit stands and the other callbacks still run."""
+    committing thread, after the database locks are released; or, for a session handed to
+    `defer_after_commit`, in that executor); dropped if it rolls back. A callback that
+    raises is logged; the commit stands and the other callbacks still run."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def defer_after_commit(session: Session, executor: Executor) -> None:
+    """Run this session's after-commit callbacks in `executor`, in order, as one task.
+
+    For a thread whose next transaction must not wait for what a commit sets off (the
+    intake writer: a provider call can take seconds).
+    """
+    session.info["after_commit_executor"] = executor
+
+
+def _run_callbacks(callbacks: list[Callable[[], object]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 @event.listens_for(Session, "after_commit")
@@ -331,11 +357,16 @@ def _after_commit(session: Session) -> None:
         database = session.info.get("database")
         if isinstance(database, Database):
             database.notify_committed()
-    for callback in callbacks or ():
-        try:
-            callback()
-        except Exception:
-            log.exception("after-commit callback failed")
+    if not callbacks:
+        return
+    executor: Executor | None = session.info.get("after_commit_executor")
+    if executor is None:
+        _run_callbacks(callbacks)
+        return
+    try:
+        executor.submit(_run_callbacks, callbacks)
+    except RuntimeError:  # the executor is shutting down: run them here rather than lose them
+        _run_callbacks(callbacks)
 
 
 @event.listens_for(Session, "after_rollback")

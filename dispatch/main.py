@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dispatch import metrics as metrics_router
 from dispatch import ops as ops_router
 from dispatch.alerts import router as alerts_router
+from dispatch.alerts import runtime as alerts_runtime
 from dispatch.alerts.resolver import Resolver
 from dispatch.auth import router as auth_router
 from dispatch.auth import service as auth_service
@@ -51,6 +52,7 @@ RUNTIMES = [
     live_runtime,
     notify_runtime,
     escalation_runtime,
+    alerts_runtime,  # after escalation: takes its first step for new alerts
     care_runtime,
     review_runtime,
     tipline_runtime,

@@ -35,9 +35,13 @@ class Resolver:
         self,
         index: geo.JurisdictionIndex,
         geocode: Callable[[str], Any] | None = None,
+        *,
+        online: bool = False,
     ) -> None:
         self.index = index
         self._geocode = geocode
+        # An online geocoder waits on the network: such a lookup must not run on the loop.
+        self.online = online
 
     @classmethod
     def load(
@@ -55,7 +59,11 @@ class Resolver:
             geocode = geo.make_geocoder(online_url, gazetteer_path=gazetteer)
         elif online_url:
             geocode = geo.make_geocoder(online_url)
-        return cls(index, geocode)
+        return cls(index, geocode, online=bool(online_url))
+
+    def may_block(self, *, lat: float | None, address: str | None) -> bool:
+        """Whether resolving this location may wait on the network (an online geocoder)."""
+        return self.online and lat is None and bool(address)
 
     def station(self, station_id: str) -> geo.Station:
         """The station with this id (KeyError if unknown)."""

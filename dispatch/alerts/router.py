@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from dispatch import metrics
@@ -27,6 +29,7 @@ from dispatch.alerts.models import (
     SignalIn,
     StatusChange,
 )
+from dispatch.alerts.writer import IntakeUnavailable, IntakeWriter
 from dispatch.auth.deps import CurrentUser, RawBody, SignedPartner, UserScope, require_roles
 from dispatch.auth.models import Role, User
 from dispatch.db import SessionDep
@@ -45,6 +48,21 @@ async def get_vault(request: Request) -> PiiVault:
 
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
+
+
+async def get_intake_writer(request: Request) -> IntakeWriter:
+    """The app's group-commit writer for partner intake (503 before it has started)."""
+    writer: IntakeWriter | None = getattr(request.app.state, "intake_writer", None)
+    if writer is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "intake is not running yet; retry",
+            headers={"Retry-After": "1"},
+        )
+    return writer
+
+
+IntakeWriterDep = Annotated[IntakeWriter, Depends(get_intake_writer)]
 
 
 def parse_json_body(request: Request, body: bytes, model: type[BaseModel]) -> Any:
@@ -96,23 +114,28 @@ def intake_out(intake: alerts_service.Intake) -> IntakeOut:
 @router.post(
     "/alerts",
     status_code=status.HTTP_201_CREATED,
+    response_model=IntakeOut,
     responses={200: {"model": IntakeOut, "description": "A repeat of an alert already received"}},
 )
-def receive_alert(
+async def receive_alert(
     request: Request,
-    response: Response,
     body: RawBody,
     partner: SignedPartner,
-    session: SessionDep,
     settings: SettingsDep,
     resolver: ResolverDep,
     vault: VaultDep,
+    writer: IntakeWriterDep,
     received_at: ReceivedAt,
-) -> IntakeOut:
-    """A partner's alert: signed, timestamped on arrival, resolved to a station, stored."""
+) -> Response:
+    """A partner's alert: signed, timestamped on arrival, resolved to a station, stored.
+
+    Async on purpose: checking, resolving and sealing are computation (done here, on the
+    loop, unless an online geocoder must be asked), and the intake writer stores the alert
+    together with whatever other alerts are waiting, answering once they are committed.
+    """
     payload: AlertIn = parse_json_body(request, body, AlertIn)
-    intake = alerts_service.ingest(
-        session=session,
+    prepare = partial(
+        alerts_service.prepare,
         partner_id=partner.id,
         payload=payload,
         raw_body=body,
@@ -122,11 +145,25 @@ def receive_alert(
         actor=f"partner:{partner.name}",
         phone_region=settings.default_phone_region,
     )
-    if not intake.created:
-        response.status_code = status.HTTP_200_OK
+    location = payload.location
+    if location is not None and resolver.may_block(lat=location.lat, address=location.address):
+        prepared = await run_in_threadpool(prepare)
     else:
+        prepared = prepare()
+    try:
+        intake = await writer.store(prepared)
+    except IntakeUnavailable as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
+        ) from exc
+    if intake.created:
         metrics.ALERTS_RECEIVED.labels("partner", str(intake.alert.station_id is not None)).inc()
-    return intake_out(intake)
+    # Encoded here rather than by FastAPI's response validation: the model is built by us.
+    return Response(
+        intake_out(intake).model_dump_json(),
+        status_code=status.HTTP_201_CREATED if intake.created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
 
 
 @router.post("/alerts/{alert_id}/signals")

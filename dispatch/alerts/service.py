@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 import geo
@@ -30,7 +30,7 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
-from dispatch.db import insert_row, with_values
+from dispatch.db import row_values, with_values
 from dispatch.pii import PiiVault, label_for
 
 
@@ -230,9 +230,20 @@ def _extra_fields(model: Any) -> dict[str, Any]:
     return dict(model.model_extra or {})
 
 
-def ingest(
+@dataclass
+class Prepared:
+    """A partner alert checked, resolved and sealed: everything intake does before the
+    database (pure computation, so it can run on the event loop or in any thread)."""
+
+    alert: Alert
+    located: Located
+    digests: list[tuple[str, str]]
+    warnings: list[str]
+    actor: str
+
+
+def prepare(
     *,
-    session: Session,
     partner_id: int | None,
     payload: AlertIn,
     raw_body: bytes,
@@ -241,33 +252,11 @@ def ingest(
     vault: PiiVault,
     actor: str,
     phone_region: str = "IN",
-) -> Intake:
-    """Store a partner alert with its timeline; a repeated external_id returns the first one.
-
-    New alerts are the common case, so there is no read before the write: the unique
-    constraint on (partner, external_id) catches a repeat, also between concurrent retries.
-    """
+) -> Prepared:
+    """Resolve, normalise and seal a partner alert; nothing is stored yet (see store)."""
     located = _locate(resolver, payload.location)
     record, warnings = _subject_record(payload.subject, phone_region)
     warnings += located.warnings
-    digests = _subject_digests(vault, record)
-    linked = linked_alert_ids(session, [d for _, d in digests], exclude=None)
-    hint = None
-    if located.lat is None and located.station is None:
-        hint = _location_hint(session, linked)
-        if hint is not None and hint.lat is not None and hint.lon is not None:
-            located = resolver.resolve(
-                lat=hint.lat,
-                lon=hint.lon,
-                accuracy_m=hint.accuracy_m,
-                address=None,
-                source="history",
-            )
-            located.method = "history" if located.station else located.method
-            warnings.append(
-                f"location taken from alert {hint.id}, where the person was found before"
-            )
-
     extra = _extra_fields(payload)
     for name, part in (
         ("subject", payload.subject),
@@ -276,7 +265,6 @@ def ingest(
     ):
         if part is not None and part.model_extra:
             extra[name] = dict(part.model_extra)
-    address = payload.location.address if payload.location else None
     alert = Alert(
         partner_id=partner_id,
         external_id=payload.external_id,
@@ -291,7 +279,7 @@ def ingest(
         lat=located.lat,
         lon=located.lon,
         accuracy_m=located.accuracy_m,
-        address=address,
+        address=payload.location.address if payload.location else None,
         location_source=located.source,
         subject_sealed=vault.seal(record) if record else "",
         subject_label=label_for(record.get("name"), record.get("handle")),
@@ -304,23 +292,114 @@ def ingest(
         escalation_due_at=received_at,
     )
     _apply_station(alert, located.station, resolver, received_at)
-    try:
-        alert.id = insert_row(session, alert)
-    except IntegrityError:
+    return Prepared(
+        alert=alert,
+        located=located,
+        digests=_subject_digests(vault, record),
+        warnings=warnings,
+        actor=actor,
+    )
+
+
+def store(session: Session, prepared: Prepared, resolver: Resolver) -> Intake:
+    """Store a prepared alert with its timeline in the caller's transaction (no commit).
+
+    A repeated external_id from the same partner stores nothing and returns the first alert.
+    New alerts are the common case, so there is no read before the write: the insert skips
+    a row that the unique constraint on (partner, external_id) already holds, also between
+    concurrent retries. Several alerts may be stored in one transaction (the intake writer).
+    """
+    alert, located, warnings = prepared.alert, prepared.located, list(prepared.warnings)
+    linked = linked_alert_ids(session, [d for _, d in prepared.digests], exclude=None)
+    if located.lat is None and located.station is None:
+        located = _apply_hint(session, alert, linked, resolver, warnings) or located
+    alert_id = insert_new_alert(session, alert)
+    if alert_id is None:
         # This partner sent this external_id before (perhaps a concurrent retry just now).
-        session.rollback()
-        existing = _find_existing(session, partner_id, payload.external_id)
+        assert alert.external_id is not None
+        existing = _find_existing(session, alert.partner_id, alert.external_id)
         if existing is None:
-            raise
+            raise LookupError("alert neither inserted nor found")
         return Intake(alert=existing, created=False)
-    if digests:
+    alert.id = alert_id
+    if prepared.digests:
         session.connection().execute(
             _INSERT_SUBJECT_KEY,
-            [{"alert_id": alert.id, "kind": kind, "digest": digest} for kind, digest in digests],
+            [{"alert_id": alert_id, "kind": k, "digest": d} for k, d in prepared.digests],
         )
-    _record_creation(session, alert, located, linked, warnings, actor, received_at)
-    session.commit()
+    _record_creation(session, alert, located, linked, warnings, prepared.actor, alert.received_at)
     return Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings)
+
+
+def _apply_hint(
+    session: Session, alert: Alert, linked: list[int], resolver: Resolver, warnings: list[str]
+) -> Located | None:
+    """No usable location: take the one where the person was found before, if any."""
+    hint = _location_hint(session, linked)
+    if hint is None or hint.lat is None or hint.lon is None:
+        return None
+    located = resolver.resolve(
+        lat=hint.lat, lon=hint.lon, accuracy_m=hint.accuracy_m, address=None, source="history"
+    )
+    located.method = "history" if located.station else located.method
+    warnings.append(f"location taken from alert {hint.id}, where the person was found before")
+    alert.resolution_method = located.method
+    alert.candidates = located.candidates
+    alert.lat, alert.lon, alert.accuracy_m = located.lat, located.lon, located.accuracy_m
+    alert.location_source = located.source
+    _apply_station(alert, located.station, resolver, alert.received_at)
+    return located
+
+
+_NEW_ALERT: dict[str, Any] = {}
+
+
+def insert_new_alert(session: Session, alert: Alert) -> int | None:
+    """Insert a new alert in one prebuilt statement; None if its (partner, external_id)
+    is already stored (INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    statement = _NEW_ALERT.get(dialect)
+    if statement is None:
+        table = Alert.__table__  # type: ignore[attr-defined]
+        if dialect == "postgresql":
+            built: Any = postgresql.insert(table)
+        else:
+            built = sqlite.insert(table)
+        statement = _NEW_ALERT[dialect] = built.on_conflict_do_nothing(
+            index_elements=["partner_id", "external_id"]
+        ).returning(table.c.id)
+    found = connection.execute(statement, row_values(alert)).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def ingest(
+    *,
+    session: Session,
+    partner_id: int | None,
+    payload: AlertIn,
+    raw_body: bytes,
+    received_at: datetime,
+    resolver: Resolver,
+    vault: PiiVault,
+    actor: str,
+    phone_region: str = "IN",
+) -> Intake:
+    """Prepare and store one partner alert in its own transaction (the intake writer does
+    the same for many alerts at once)."""
+    prepared = prepare(
+        partner_id=partner_id,
+        payload=payload,
+        raw_body=raw_body,
+        received_at=received_at,
+        resolver=resolver,
+        vault=vault,
+        actor=actor,
+        phone_region=phone_region,
+    )
+    intake = store(session, prepared, resolver)
+    session.commit()
+    return intake
 
 
 _INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]

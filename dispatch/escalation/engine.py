@@ -242,6 +242,22 @@ class Engine:
             return Outcome(
                 alert_id, None, due_at=due, fence=alert.escalation_fence, skipped="not due"
             )
+        return self._execute(session, alert, now, commit=True)
+
+    def start_new(self, session: Session, alert: Alert, now: datetime | None = None) -> Outcome:
+        """Run a new alert's first step in the transaction that creates it (the intake
+        writer): nobody else can see the row before that commits, so no lock is needed; the
+        step is stored with the same fenced UPDATE (fence 0 -> 1) and its messages and timer
+        follow the commit, exactly as for a step run later by a timer or a sweep."""
+        if alert.escalation_chain or alert.escalation_fence != 0:
+            raise ValueError(f"alert {alert.id} has started escalating already")
+        return self._execute(session, alert, now or self.clock.now(), commit=False)
+
+    def _execute(self, session: Session, alert: Alert, now: datetime, *, commit: bool) -> Outcome:
+        """Do the step due for this alert (read, or locked, in this session's transaction);
+        `commit`: end the transaction here (else the caller commits)."""
+        alert_id = alert.id
+        assert alert_id is not None
         run = Run(
             session=session,
             alert=alert,
@@ -271,6 +287,8 @@ class Engine:
             },
         )
         if getattr(result, "rowcount", 1) != 1:
+            if not commit:
+                raise RuntimeError(f"alert {alert_id}: its new row changed under its first step")
             session.rollback()
             return Outcome(alert_id, None, skipped="stale")
         for type_, data in run.events:
@@ -293,7 +311,8 @@ class Engine:
             now,
             partial(self.note_failed_sends, level_total=len(run.outbox)),
         )
-        session.commit()
+        if commit:
+            session.commit()
         return Outcome(alert_id, done, level, next_at, old_fence + 1)
 
     def note_failed_sends(

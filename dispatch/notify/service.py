@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -207,17 +206,35 @@ def send_queued(
     A provider that raises counts as a refusal: the record is marked failed, never left to be
     sent again and again. `on_failure` sees the failed ones in the storing transaction.
     """
-    for record in records:
-        try:
-            result = notifier.send(outbound_message(record, notifier))
-        except Exception as exc:
-            log.exception("sending message %s failed", record.id)
-            result = SendResult(None, "failed", error=f"not sent: {type(exc).__name__}")
-        record.provider_id = result.provider_id
-        record.status = result.status if result.ok else "failed"
-        record.error = result.error
-        record.updated_at = now
-    if not records:
+    return send_groups(database, [SendGroup(notifier, list(records), now, on_failure)])
+
+
+@dataclass(slots=True)
+class SendGroup:
+    """Messages queued together (one escalation step's), and what to do with refusals."""
+
+    notifier: Provider
+    records: list[SentMessage]
+    now: datetime
+    on_failure: FailureHook | None
+
+
+def send_groups(database: Database, groups: Sequence[SendGroup]) -> list[SentMessage]:
+    """Send every group's messages, then store all the answers in one transaction, where
+    each group's `on_failure` sees its own refused messages."""
+    for group in groups:
+        for record in group.records:
+            try:
+                result = group.notifier.send(outbound_message(record, group.notifier))
+            except Exception as exc:
+                log.exception("sending message %s failed", record.id)
+                result = SendResult(None, "failed", error=f"not sent: {type(exc).__name__}")
+            record.provider_id = result.provider_id
+            record.status = result.status if result.ok else "failed"
+            record.error = result.error
+            record.updated_at = group.now
+    sent = [record for group in groups for record in group.records]
+    if not sent:
         return []
     with database.session() as session:
         session.connection().execute(
@@ -228,16 +245,28 @@ def send_queued(
                     "pid": r.provider_id,
                     "st": r.status,
                     "err": r.error,
-                    "now": now,
+                    "now": r.updated_at,
                 }
-                for r in records
+                for r in sent
             ],
         )
-        failed = [r for r in records if r.status == "failed"]
-        if failed and on_failure is not None:
-            on_failure(session, failed, now)
+        for group in groups:
+            failed = [r for r in group.records if r.status == "failed"]
+            if failed and group.on_failure is not None:
+                group.on_failure(session, failed, group.now)
         session.commit()
-    return list(records)
+    return sent
+
+
+class _PendingSends:
+    """The groups one transaction queued: sent together once it commits."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.groups: list[SendGroup] = []
+
+    def __call__(self) -> None:
+        send_groups(self.database, self.groups)
 
 
 def send_after_commit(
@@ -247,14 +276,25 @@ def send_after_commit(
     now: datetime,
     on_failure: FailureHook | None = None,
 ) -> None:
-    """Send the records once the session's transaction commits (dropped on rollback)."""
+    """Send the records once the session's transaction commits (dropped on rollback).
+
+    Every group a transaction queues (the intake writer starts many escalations in one) is
+    sent after that commit and answered in one more transaction, not one per group.
+    """
     database = session.info.get("database")
     if not isinstance(database, Database):
         raise RuntimeError("sending after a commit needs a session from Database.session()")
-    if records:
-        after_commit(
-            session, partial(send_queued, database, notifier, list(records), now, on_failure)
-        )
+    if not records:
+        return
+    pending = session.info.get("pending_sends")
+    # Registered with this transaction's after-commit callbacks? (Those are dropped at each
+    # commit or rollback, so a leftover from an earlier transaction is never reused.)
+    if not isinstance(pending, _PendingSends) or not any(
+        callback is pending for callback in session.info.get("after_commit", [])
+    ):
+        pending = session.info["pending_sends"] = _PendingSends(database)
+        after_commit(session, pending)
+    pending.groups.append(SendGroup(notifier, list(records), now, on_failure))
 
 
 def resend_stale(

@@ -31,9 +31,15 @@ def test_due_and_escalate_commands(
     close(client, alert_id, auth["sho_jsw"], outcome="hospitalised")
     # The CLI runs on the wall clock: make the 24-hour check-in 13 hours late in real time.
     late = datetime.now(UTC) - timedelta(hours=13)
+    # The later check-ins (7 and 30 days after the fixture clock's 2026-11-24) must stay in
+    # the wall clock's future whatever day the test runs.
+    later = datetime.now(UTC) + timedelta(days=10)
     with database.engine.begin() as conn:
         conn.execute(
             sa.update(FollowUp).where(FollowUp.offset_hours == 24).values(due_at=late)  # type: ignore[arg-type]
+        )
+        conn.execute(
+            sa.update(FollowUp).where(FollowUp.offset_hours != 24).values(due_at=later)  # type: ignore[arg-type]
         )
     result = runner.invoke(cli_app, ["followups", "due"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,117 @@
+"""With escalation running in the process, intake pages the station in the transaction that
+stores the alert: the SHO's SMS and WhatsApp leave without waiting for a sweep, exactly once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from dispatch.auth.models import PartnerCredentials
+from dispatch.clock import FrozenClock
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.escalation.engine import Step
+from dispatch.notify.models import OutboundRecord
+from tests.escalation.support import (
+    PHONES,
+    alert_row,
+    events_of,
+    levels_fired,
+    new_alert,
+    tick,
+    twilio_settings,
+)
+from tests.notify.fake_twilio import RecordingTwilio
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    """Escalation running in the process (its sweeper effectively idle: once an hour)."""
+    return twilio_settings(database, scheduler_enabled=True, sweep_interval_s=3600)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def wait_for(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def test_intake_pages_the_sho_in_its_own_transaction(
+    client: TestClient,
+    app: FastAPI,
+    partner: PartnerCredentials,
+    clock: FrozenClock,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+) -> None:
+    alert_id = new_alert(client, partner)
+    # Stored with its first step done: level 0, a new fence, the next level due in 3 minutes.
+    row = alert_row(database, alert_id)
+    assert row.escalation_fence == 1
+    assert row.escalation_level == 0
+    assert row.escalation_chain is not None and row.escalation_chain["state"]["level"] == 0
+    assert row.escalation_due_at is not None
+    assert (row.escalation_due_at - clock.now()).total_seconds() == pytest.approx(180)
+    # One transaction: the creation and the paging are consecutive on the timeline.
+    timeline = events_of(database, alert_id)
+    assert [e.type for e in timeline[:3]] == [
+        "alert.created",
+        "alert.resolved",
+        "alert.escalation_started",
+    ]
+    assert [e.id for e in timeline] == list(range(timeline[0].id, timeline[0].id + len(timeline)))
+    assert levels_fired(database, alert_id) == [0]
+    # The messages go out after the commit, without any sweep or clock movement.
+    wait_for(lambda: len(twilio.sent) == 2)
+    assert [(s.kind, s.to) for s in twilio.sent] == [
+        ("sms", PHONES["sho_jsw"]),
+        ("whatsapp", PHONES["sho_jsw"]),
+    ]
+
+    def answered() -> bool:
+        with database.session() as session:
+            rows = session.exec(select(OutboundRecord)).all()
+        return len(rows) == 2 and all(r.provider_id for r in rows)
+
+    wait_for(answered)
+    # A sweep finds nothing left to do for it: level 0 is paged once only.
+    assert [o for o in tick(app, clock) if o.step is not None] == []
+    assert len(twilio.sent) == 2
+    # And the chain goes on from there as usual.
+    outcomes = tick(app, clock, minutes=3)
+    assert [o.step for o in outcomes if o.alert_id == alert_id] == [Step.escalate]
+    assert levels_fired(database, alert_id) == [0, 1]
+
+
+def test_an_acknowledgement_right_after_intake_stops_the_chain(
+    client: TestClient,
+    app: FastAPI,
+    partner: PartnerCredentials,
+    clock: FrozenClock,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+    auth: dict[str, dict[str, str]],
+) -> None:
+    alert_id = new_alert(client, partner)
+    r = client.post(f"/api/v1/alerts/{alert_id}/ack", headers=auth["sho_jsw"])
+    assert r.status_code == 200, r.text
+    tick(app, clock)
+    assert events_of(database, alert_id, "alert.escalation_stopped")
+    # Past level 1's deadline (3 min), before the en-route stall (10 min): nothing more.
+    tick(app, clock, minutes=5)
+    assert levels_fired(database, alert_id) == [0]
