@@ -1,17 +1,22 @@
-"""Shared helpers for the benchmark scripts: start a real server, percentiles, tables."""
+"""Shared helpers for the benchmark scripts: start a real server, percentiles, tables, and a
+small HTTP/1.1 client for the load loops."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -163,3 +168,265 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# ---------- a minimal HTTP/1.1 keep-alive client for the load loops ----------
+#
+# httpx costs a large share of a 2-core machine's CPU per request, taken from the server being
+# measured. These clients do only what the benchmarks need: POST a body to a server on
+# 127.0.0.1 over persistent connections and read a Content-Length (or close-delimited) answer.
+
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class HttpProtocolError(Exception):
+    """The server's answer was not a well-formed HTTP/1.x response this client can read."""
+
+
+def _origin(base_url: str) -> tuple[str, int]:
+    """(host, port) of an `http://host:port` base URL."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"expected http://host:port, got {base_url!r}")
+    return parts.hostname, parts.port or 80
+
+
+def _request_head(
+    host: str, port: int, path: str, length: int, headers: Mapping[str, str]
+) -> bytes:
+    """The request line and headers of a POST with a `length`-byte body."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if " " in path or any(c in line for line in lines for c in "\r\n\0"):
+        raise ValueError("the path and headers must not contain spaces (path), CR, LF or NUL")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
+    """(status, body length or None when delimited by close, keep the connection) of a
+    response head ending in CRLF CRLF."""
+    status_line, *lines = head[:-4].split(b"\r\n")
+    version, _, rest = status_line.partition(b" ")
+    code = rest[:3]
+    if (
+        version not in (b"HTTP/1.1", b"HTTP/1.0")
+        or len(code) != 3
+        or not code.isdigit()
+        or rest[3:4] not in (b"", b" ")
+    ):
+        raise HttpProtocolError(f"malformed status line {status_line[:100]!r}")
+    status = int(code)
+    if status < 200:  # we never send Expect: 100-continue, nor ask to switch protocols
+        raise HttpProtocolError(f"unexpected informational response {status}")
+    length: int | None = None
+    keep = version == b"HTTP/1.1"
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip() or b"\n" in line:
+            raise HttpProtocolError(f"malformed header line {line[:100]!r}")
+        name = name.lower()
+        value = value.strip()
+        if name == b"content-length":
+            if not value.isdigit() or (length is not None and int(value) != length):
+                raise HttpProtocolError(f"bad Content-Length {value[:40]!r}")
+            length = int(value)
+        elif name == b"transfer-encoding":
+            raise HttpProtocolError(f"Transfer-Encoding {value[:40]!r} is not supported")
+        elif name == b"connection":
+            tokens = {t.strip().lower() for t in value.split(b",")}
+            if b"close" in tokens:
+                keep = False
+            elif b"keep-alive" in tokens:
+                keep = True
+    if status in (204, 304):  # never a body, whatever the headers say
+        length = 0
+    if length is None:  # the body runs to the end of the connection
+        keep = False
+    return status, length, keep
+
+
+class _AsyncConnection:
+    __slots__ = ("reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def usable(self) -> bool:
+        """False once the server has closed (or broken) this idle connection."""
+        reader = self.reader
+        return not (self.writer.is_closing() or reader.at_eof() or reader.exception())
+
+
+class AsyncHttpClient:
+    """POST to one server over a pool of keep-alive connections (opened as needed, at most
+    `max_connections` at once; a request beyond that waits for one to come free)."""
+
+    def __init__(self, base_url: str, *, max_connections: int = 100, timeout: float = 30) -> None:
+        self.host, self.port = _origin(base_url)
+        self.timeout = timeout
+        self._idle: list[_AsyncConnection] = []
+        self._slots = asyncio.Semaphore(max_connections)
+
+    async def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """Send one POST and read its whole answer: (status, body). Raises OSError,
+        TimeoutError (the whole exchange, waiting for a connection included) or
+        HttpProtocolError."""
+        request = _request_head(self.host, self.port, path, len(body), headers) + body
+        async with asyncio.timeout(self.timeout), self._slots:
+            conn = await self._connection()
+            keep = False
+            try:
+                conn.writer.write(request)
+                await conn.writer.drain()
+                status, answer, keep = await self._response(conn.reader)
+                return status, answer
+            finally:
+                if keep:
+                    self._idle.append(conn)
+                else:
+                    conn.writer.close()
+
+    async def _connection(self) -> _AsyncConnection:
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.usable():
+                return conn
+            conn.writer.close()
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_HEAD_BYTES)
+        return _AsyncConnection(reader, writer)
+
+    @staticmethod
+    async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            what = "before answering" if not exc.partial else "in the response head"
+            raise HttpProtocolError(f"connection closed {what}") from None
+        except asyncio.LimitOverrunError:
+            raise HttpProtocolError("response head too long") from None
+        status, length, keep = _parse_head(head)
+        if length is None:
+            return status, await reader.read(), False
+        try:
+            return status, await reader.readexactly(length), keep
+        except asyncio.IncompleteReadError as exc:
+            raise HttpProtocolError(
+                f"connection closed after {len(exc.partial)} of {length} body bytes"
+            ) from None
+
+    async def aclose(self) -> None:
+        """Close the idle connections."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.writer.close()
+        for conn in idle:
+            with suppress(OSError):
+                await conn.writer.wait_closed()
+
+    async def __aenter__(self) -> AsyncHttpClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class HttpClient:
+    """POST to one server over one keep-alive connection (blocking; reopened when the server
+    closes it)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30) -> None:
+        self.host, self.port = _origin(base_url)
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._buf = bytearray()
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """Send one POST and read its whole answer: (status, body). Raises OSError (a socket
+        timeout included) or HttpProtocolError; the connection is dropped after any error."""
+        request = _request_head(self.host, self.port, path, len(body), headers) + body
+        sock = self._connection()
+        keep = False
+        try:
+            sock.sendall(request)
+            head = self._read_head(sock)
+            status, length, keep = _parse_head(head)
+            answer = self._read_to_end(sock) if length is None else self._read_exactly(sock, length)
+            if self._buf:
+                keep = False
+                raise HttpProtocolError(f"{len(self._buf)} bytes after the response body")
+            return status, answer
+        finally:
+            if not keep:
+                self.close()
+
+    def _connection(self) -> socket.socket:
+        sock = self._sock
+        # An idle keep-alive connection is readable only once the server has closed it (or
+        # sent something unasked for): either way it cannot carry the next request.
+        if sock is not None and select.select([sock], [], [], 0)[0]:
+            self.close()
+            sock = None
+        if sock is None:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = sock
+        return sock
+
+    def _fill(self, sock: socket.socket) -> bool:
+        chunk = sock.recv(65536)
+        self._buf += chunk
+        return bool(chunk)
+
+    def _read_head(self, sock: socket.socket) -> bytes:
+        start = 0
+        while (end := self._buf.find(b"\r\n\r\n", start)) < 0:
+            if len(self._buf) > MAX_HEAD_BYTES:
+                raise HttpProtocolError("response head too long")
+            start = max(0, len(self._buf) - 3)
+            if not self._fill(sock):
+                what = "before answering" if not self._buf else "in the response head"
+                raise HttpProtocolError(f"connection closed {what}")
+        head = bytes(self._buf[: end + 4])
+        del self._buf[: end + 4]
+        return head
+
+    def _read_exactly(self, sock: socket.socket, length: int) -> bytes:
+        while len(self._buf) < length:
+            if not self._fill(sock):
+                raise HttpProtocolError(
+                    f"connection closed after {len(self._buf)} of {length} body bytes"
+                )
+        answer = bytes(self._buf[:length])
+        del self._buf[:length]
+        return answer
+
+    def _read_to_end(self, sock: socket.socket) -> bytes:
+        while self._fill(sock):
+            pass
+        answer = bytes(self._buf)
+        self._buf.clear()
+        return answer
+
+    def close(self) -> None:
+        """Close the connection (the next request opens a new one)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._buf.clear()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -68,9 +68,16 @@ class Connection:
     """One console's place in the hub: its scope, cursor and bounded queue."""
 
     def __init__(
-        self, *, scope: Scope, username: str, max_queue: int, expires_at: datetime | None
+        self,
+        *,
+        scope: Scope,
+        username: str,
+        max_queue: int,
+        expires_at: datetime | None,
+        batched: bool = False,
     ) -> None:
         self.scope = scope
+        self.batched = batched  # several events may go out as one `batch` frame
         self.username = username
         self.max_queue = max_queue
         self.expires_at = expires_at

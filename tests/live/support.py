@@ -107,8 +107,11 @@ def api(base: str, token: str, method: str, path: str, **kwargs: Any) -> httpx.R
 class Console:
     """A console's WebSocket: hello first, then events; pings are answered automatically."""
 
-    def __init__(self, ws_base: str, token: str, since: int | None = None) -> None:
+    def __init__(
+        self, ws_base: str, token: str, since: int | None = None, *, batch: bool = False
+    ) -> None:
         query = f"token={token}" + (f"&since={since}" if since is not None else "")
+        query += "&batch=1" if batch else ""
         self._stack = ExitStack()
         self.conn: ClientConnection = self._stack.enter_context(
             connect(f"{ws_base}/ws?{query}", open_timeout=5)

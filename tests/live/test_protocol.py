@@ -17,6 +17,7 @@ from dispatch.live.hub import Batch, Connection, Hub
 from dispatch.live.service import LiveEvent
 from tests.helpers import JASWANTNAGAR_ID, make_alert
 from tests.live.support import Console, LiveServer, close_code, has_types, post_alert
+from tests.live.test_scope_and_replay import SAIFAI
 
 
 @pytest.mark.parametrize("token", ["", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.x"])
@@ -148,3 +149,32 @@ def test_a_console_that_attached_while_the_hub_read_catches_up_instead_of_missin
         hub._hub_reader.shutdown()
         hub._replayers.shutdown()
         hub._engine.dispose()
+
+
+def test_batch_mode_sends_what_was_committed_together_as_one_frame(
+    server: LiveServer, tokens: dict[str, str], partner: PartnerCredentials
+) -> None:
+    saifai = make_alert(location=SAIFAI)
+    with (
+        Console(server.ws, tokens["sho_jsw"], batch=True) as console,
+        Console(server.ws, tokens["sho_saifai"], batch=True) as other,
+    ):
+        alert_id = post_alert(server.http, partner, make_alert())
+        frame = console.recv()
+        other_id = post_alert(server.http, partner, saifai)
+        other_frame = other.recv()
+        assert console.quiet(0.5) == []
+    assert frame["type"] == "batch"
+    events = frame["events"]
+    assert [e["type"] for e in events] == ["alert.created", "alert.resolved"]
+    assert events[1]["id"] == events[0]["id"] + 1
+    assert {e["alert_id"] for e in events} == {alert_id}
+    assert events[0]["alert"]["station"]["id"] == JASWANTNAGAR_ID
+    # Scope holds inside a batch: Saifai's console gets its own alert only.
+    assert {e["alert_id"] for e in other_frame["events"]} == {other_id}
+
+    # Replay in batch mode: everything missed, in order, in as few frames as the server likes.
+    with Console(server.ws, tokens["sho_jsw"], since=0, batch=True) as replaying:
+        frames = replaying.replay()
+    replayed = [e for f in frames for e in (f["events"] if f["type"] == "batch" else [f])]
+    assert [e["id"] for e in replayed] == [e["id"] for e in events]

@@ -1,4 +1,6 @@
 // The console's WebSocket: hello, replay from the last seen id after any reconnect, heartbeats.
+// It asks for batch frames (batch=1): {type: 'batch', events: [...]} carries several events at
+// once; control frames (hello, synced, ping, pong) still come alone.
 export class LiveClient {
   constructor({ token, onEvent, onState, onHello, onAuthLost }) {
     this.token = token;
@@ -18,7 +20,7 @@ export class LiveClient {
   connect() {
     if (this.stopped) return;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(this.token)}`;
+    let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(this.token)}&batch=1`;
     if (this.cursor !== null) url += `&since=${this.cursor}`;
     this.onState(this.cursor === null ? 'connecting' : 'reconnecting');
     const ws = new WebSocket(url);
@@ -51,13 +53,21 @@ export class LiveClient {
       case 'pong':
       case 'synced':
         return;
+      case 'batch':
+        // Each event exactly as if it had come in its own frame, in order.
+        for (const ev of msg.events || []) this.event(ev);
+        return;
       default:
-        if (typeof msg.id === 'number') {
-          if (this.cursor !== null && msg.id <= this.cursor) return; // never apply twice
-          this.cursor = msg.id;
-        }
-        this.onEvent(msg);
+        this.event(msg);
     }
+  }
+
+  event(msg) {
+    if (typeof msg.id === 'number') {
+      if (this.cursor !== null && msg.id <= this.cursor) return; // never apply twice
+      this.cursor = msg.id;
+    }
+    this.onEvent(msg);
   }
 
   send(obj) {
