@@ -373,35 +373,6 @@ def insert_new_alert(session: Session, alert: Alert) -> int | None:
     return int(found) if found is not None else None
 
 
-def ingest(
-    *,
-    session: Session,
-    partner_id: int | None,
-    payload: AlertIn,
-    raw_body: bytes,
-    received_at: datetime,
-    resolver: Resolver,
-    vault: PiiVault,
-    actor: str,
-    phone_region: str = "IN",
-) -> Intake:
-    """Prepare and store one partner alert in its own transaction (the intake writer does
-    the same for many alerts at once)."""
-    prepared = prepare(
-        partner_id=partner_id,
-        payload=payload,
-        raw_body=raw_body,
-        received_at=received_at,
-        resolver=resolver,
-        vault=vault,
-        actor=actor,
-        phone_region=phone_region,
-    )
-    intake = store(session, prepared, resolver)
-    session.commit()
-    return intake
-
-
 _INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]
 
 
