@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
@@ -24,6 +24,7 @@ from sqlmodel import Session, SQLModel
 from dispatch.config import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -310,21 +311,22 @@ def row_values(row: SQLModel) -> dict[str, Any]:
     }
 
 
-def insert_row(session: Session, row: SQLModel) -> int:
-    """Insert a new table model instance without an ORM flush and return its id.
-
-    The instance stays outside the session (the caller builds its answer from it and sets its
-    id).
-    """
-    return insert_values(session, row.__table__, row_values(row))  # type: ignore[attr-defined]
-
-
 def after_commit(session: Session, callback: Callable[[], object]) -> None:
     """Call `callback` once the session's current transaction has committed (in the
     committing thread, after the database locks are released; or, for a session handed to
     `defer_after_commit`, in that executor); dropped if it rolls back. A callback that
     raises is logged; the commit stands and the other callbacks still run."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def for_transaction(session: Session, key: str, make: Callable[[], T]) -> T:
+    """One object per key for the session's current transaction: made by `make` on first
+    use, forgotten when that transaction commits or rolls back."""
+    found: dict[str, Any] = session.info.setdefault("for_transaction", {})
+    if key not in found:
+        found[key] = make()
+    value: T = found[key]
+    return value
 
 
 def defer_after_commit(session: Session, executor: Executor) -> None:
@@ -346,6 +348,7 @@ def _run_callbacks(callbacks: list[Callable[[], object]]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    session.info.pop("for_transaction", None)
     callbacks = session.info.pop("after_commit", None)
     committed = session.info.pop("event_types", None)
     if committed:
@@ -371,6 +374,7 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    session.info.pop("for_transaction", None)
     session.info.pop("after_commit", None)
     session.info.pop("events_appended", None)
     session.info.pop("event_types", None)

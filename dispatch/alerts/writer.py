@@ -77,6 +77,7 @@ class IntakeWriter:
         ]
         self._after = ThreadPoolExecutor(after_commit_threads, "intake-after-commit")
         self._accepting = False
+        self._counted = threading.Lock()  # several writer threads update the counts
         self.transactions = 0  # committed groups (for tests and benchmarks)
         self.stored = 0
 
@@ -174,8 +175,9 @@ class IntakeWriter:
                     first_step(session, intake.alert)
                 out.append(intake)
             session.commit()
-        self.transactions += 1
-        self.stored += sum(1 for intake in out if intake.created)
+        with self._counted:
+            self.transactions += 1
+            self.stored += sum(1 for intake in out if intake.created)
         return out
 
     def _settle(self, batch: list[_Job], outcomes: list[_Outcome]) -> None:

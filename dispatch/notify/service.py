@@ -15,7 +15,7 @@ from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
-from dispatch.db import Database, UTCDateTime, after_commit, insert_values
+from dispatch.db import Database, UTCDateTime, after_commit, for_transaction, insert_values
 from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
 from dispatch.notify.provider import Channel, OutboundMessage, Provider, SendResult
@@ -261,9 +261,10 @@ def send_groups(database: Database, groups: Sequence[SendGroup]) -> list[SentMes
 class _PendingSends:
     """The groups one transaction queued: sent together once it commits."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, session: Session, database: Database) -> None:
         self.database = database
         self.groups: list[SendGroup] = []
+        after_commit(session, self)
 
     def __call__(self) -> None:
         send_groups(self.database, self.groups)
@@ -286,14 +287,7 @@ def send_after_commit(
         raise RuntimeError("sending after a commit needs a session from Database.session()")
     if not records:
         return
-    pending = session.info.get("pending_sends")
-    # Registered with this transaction's after-commit callbacks? (Those are dropped at each
-    # commit or rollback, so a leftover from an earlier transaction is never reused.)
-    if not isinstance(pending, _PendingSends) or not any(
-        callback is pending for callback in session.info.get("after_commit", [])
-    ):
-        pending = session.info["pending_sends"] = _PendingSends(database)
-        after_commit(session, pending)
+    pending = for_transaction(session, "pending_sends", lambda: _PendingSends(session, database))
     pending.groups.append(SendGroup(notifier, list(records), now, on_failure))
 
 
