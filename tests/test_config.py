@@ -49,13 +49,19 @@ def test_a_served_process_keeps_its_start_up_objects_out_of_full_collections(
     from dispatch.main import create_app
 
     assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     frozen = create_app(
-        settings.model_copy(update={"gc_freeze": True}), clock=clock, database=database
+        settings.model_copy(update={"gc_freeze": True, "gc_full_every": 500}),
+        clock=clock,
+        database=database,
     )
     try:
         with TestClient(frozen) as client:
             assert client.get("/healthz").status_code == 200
             # The jurisdiction index, policy and modules are now in the permanent generation.
             assert gc.get_freeze_count() > 10_000
+            # And full collections, which stall every request at once, come far more rarely.
+            assert gc.get_threshold() == (thresholds[0], thresholds[1], 500)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
