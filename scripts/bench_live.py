@@ -138,29 +138,38 @@ def alert_body(seq: int, lat: float, lon: float) -> bytes:
 
 async def console(url: str, run: Run, stop: asyncio.Event, ready: asyncio.Event) -> None:
     """One console: record the receipt time of every alert.created, alone in its frame or
-    inside a batch frame (`batch=1`)."""
+    inside a batch frame (`batch=1`).
+
+    It waits on the socket alone (a timeout per receive would cost the load generator a
+    timer per frame, on the same cores as the server) and is closed when `stop` is set.
+    """
     async with websockets.connect(url, max_queue=None, open_timeout=30) as ws:
         hello = json.loads(await ws.recv())
         assert hello["type"] == "hello", hello
         ready.set()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
-            except TimeoutError:
-                continue
-            now = time.perf_counter()
-            message = json.loads(raw)
-            kind = message.get("type")
-            if kind == "ping":
-                await ws.send('{"type":"pong"}')
-            elif kind == "alert.created":
-                run.receipts.append((int(message["alert_id"]), now))
-            elif kind == "batch":
-                run.receipts.extend(
-                    (int(event["alert_id"]), now)
-                    for event in message["events"]
-                    if event.get("type") == "alert.created"
-                )
+        closer = asyncio.create_task(_close_on(stop, ws))
+        try:
+            async for raw in ws:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "ping":
+                    await ws.send('{"type":"pong"}')
+                elif kind == "alert.created":
+                    run.receipts.append((int(message["alert_id"]), now))
+                elif kind == "batch":
+                    run.receipts.extend(
+                        (int(event["alert_id"]), now)
+                        for event in message["events"]
+                        if event.get("type") == "alert.created"
+                    )
+        finally:
+            closer.cancel()
+
+
+async def _close_on(stop: asyncio.Event, ws: Any) -> None:
+    await stop.wait()
+    await ws.close()
 
 
 async def load(
