@@ -183,6 +183,10 @@ class HttpProtocolError(Exception):
     """The server's answer was not a well-formed HTTP/1.x response this client can read."""
 
 
+class _Unanswered(HttpProtocolError):
+    """The connection closed before any byte of an answer (a reused one may be retried)."""
+
+
 def _origin(base_url: str) -> tuple[str, int]:
     """(host, port) of an `http://host:port` base URL."""
     parts = urlsplit(base_url)
@@ -274,35 +278,47 @@ class AsyncHttpClient:
         HttpProtocolError."""
         request = _request_head(self.host, self.port, path, len(body), headers) + body
         async with asyncio.timeout(self.timeout), self._slots:
-            conn = await self._connection()
-            keep = False
+            conn, reused = await self._connection()
             try:
-                conn.writer.write(request)
-                await conn.writer.drain()
-                status, answer, keep = await self._response(conn.reader)
-                return status, answer
-            finally:
-                if keep:
-                    self._idle.append(conn)
-                else:
-                    conn.writer.close()
+                return await self._exchange(conn, request)
+            except (ConnectionError, _Unanswered):
+                # The server closed an idle keep-alive connection just as we reused it
+                # (nothing was answered): send once more on a new one, as HTTP clients do.
+                if not reused:
+                    raise
+            conn, _ = await self._connection(fresh=True)
+            return await self._exchange(conn, request)
 
-    async def _connection(self) -> _AsyncConnection:
-        while self._idle:
+    async def _exchange(self, conn: _AsyncConnection, request: bytes) -> tuple[int, bytes]:
+        keep = False
+        try:
+            conn.writer.write(request)
+            await conn.writer.drain()
+            status, answer, keep = await self._response(conn.reader)
+            return status, answer
+        finally:
+            if keep:
+                self._idle.append(conn)
+            else:
+                conn.writer.close()
+
+    async def _connection(self, *, fresh: bool = False) -> tuple[_AsyncConnection, bool]:
+        while self._idle and not fresh:
             conn = self._idle.pop()
             if conn.usable():
-                return conn
+                return conn, True
             conn.writer.close()
         reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_HEAD_BYTES)
-        return _AsyncConnection(reader, writer)
+        return _AsyncConnection(reader, writer), False
 
     @staticmethod
     async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as exc:
-            what = "before answering" if not exc.partial else "in the response head"
-            raise HttpProtocolError(f"connection closed {what}") from None
+            if not exc.partial:
+                raise _Unanswered("connection closed before answering") from None
+            raise HttpProtocolError("connection closed in the response head") from None
         except asyncio.LimitOverrunError:
             raise HttpProtocolError("response head too long") from None
         status, length, keep = _parse_head(head)
