@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -167,3 +169,13 @@ def webhook(
     url = PUBLIC_BASE + path_query
     sig = sign(url, params) if signature is None else signature
     return client.post(path_query, data=params, headers={"X-Twilio-Signature": sig})
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> float:
+    """Poll until predicate() is true; the seconds it took (fails after timeout_s)."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+    return time.monotonic() - started

@@ -29,6 +29,7 @@ from tests.escalation.support import (
     tick,
     twilio_app,
     twilio_settings,
+    wait_for,
 )
 from tests.notify.fake_twilio import RecordingTwilio
 
@@ -240,16 +241,6 @@ def test_nothing_escalates_for_closed_or_acknowledged_alerts(
 def running(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> float:
-    """Poll until predicate() is true; the seconds it took (fails after timeout_s)."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def test_after_a_restart_overdue_steps_fire_once_from_the_database(

@@ -3,7 +3,6 @@ stores the alert: the SHO's SMS and WhatsApp leave without waiting for a sweep, 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +24,7 @@ from tests.escalation.support import (
     new_alert,
     tick,
     twilio_settings,
+    wait_for,
 )
 from tests.notify.fake_twilio import RecordingTwilio
 
@@ -39,14 +39,6 @@ def settings(database: Database) -> Settings:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
-
-
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 def test_intake_pages_the_sho_in_its_own_transaction(
