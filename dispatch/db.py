@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import Counter
@@ -67,6 +68,9 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self._commit_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        # Sent with this database's PostgreSQL doorbell (NOTIFY): its own hub, rung directly
+        # after each commit, ignores its own notifications instead of reading twice.
+        self.origin = secrets.token_hex(8)
         if self.is_sqlite:
             self.engine: Engine = sa.create_engine(
                 self.url,

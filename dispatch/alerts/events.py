@@ -148,7 +148,8 @@ WITH inserted AS (
 UPDATE event_sequence SET last_hash = :h WHERE id = 1
 """
 _PG_APPEND = sa.text(_PG_APPEND_SQL)
-_PG_APPEND_NOTIFY = sa.text(_PG_APPEND_SQL + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', '')")
+# The payload names the committing Database (its `origin`), whose own hub ignores it.
+_PG_APPEND_NOTIFY = sa.text(_PG_APPEND_SQL + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', :origin)")
 
 
 @dataclass
@@ -249,8 +250,12 @@ def _write_pending(session: Session) -> None:
         # One constant statement (prepared once per connection) for any number of events.
         for values in rows:
             values["at"] = values["at"].isoformat()
-        statement = _PG_APPEND_NOTIFY if session.info.get("events_appended") else _PG_APPEND
-        connection.execute(statement, {"rows": json.dumps(rows, default=str), "h": prev_hash})
+        params = {"rows": json.dumps(rows, default=str), "h": prev_hash}
+        statement = _PG_APPEND
+        if session.info.get("events_appended"):
+            statement = _PG_APPEND_NOTIFY
+            params["origin"] = getattr(session.info.get("database"), "origin", "")
+        connection.execute(statement, params)
     else:
         connection.execute(_INSERT, rows)
         connection.execute(_SET_HASH, {"h": prev_hash})

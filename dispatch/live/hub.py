@@ -182,7 +182,10 @@ class Hub:
             self._tasks.append(
                 asyncio.create_task(
                     listener.listen(
-                        self.database.url, self.ring, retry_s=self.settings.live_listen_retry_s
+                        self.database.url,
+                        self.ring,
+                        retry_s=self.settings.live_listen_retry_s,
+                        ignore_origin=self.database.origin,
                     ),
                     name="live-hub-listen",
                 )
