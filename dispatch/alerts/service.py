@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -302,33 +303,78 @@ def prepare(
 
 
 def store(session: Session, prepared: Prepared, resolver: Resolver) -> Intake:
-    """Store a prepared alert with its timeline in the caller's transaction (no commit).
+    """Store one prepared alert with its timeline in the caller's transaction (no commit)."""
+    return store_many(session, [prepared], resolver)[0]
+
+
+def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) -> list[Intake]:
+    """Store prepared alerts with their timelines in the caller's transaction (no commit).
 
     A repeated external_id from the same partner stores nothing and returns the first alert.
-    New alerts are the common case, so there is no read before the write: the insert skips
-    a row that the unique constraint on (partner, external_id) already holds, also between
-    concurrent retries. Several alerts may be stored in one transaction (the intake writer).
+    New alerts are the common case, so there is no read before the write: one insert of the
+    whole group skips every row that the unique constraint on (partner, external_id) already
+    holds, also between concurrent retries. The statements are per group, not per alert (the
+    intake writer stores many alerts in one transaction): one look-up of earlier alerts
+    about the same people, one insert of the alerts, one of their subject keys.
     """
-    alert, located, warnings = prepared.alert, prepared.located, list(prepared.warnings)
-    linked = linked_alert_ids(session, [d for _, d in prepared.digests], exclude=None)
-    if located.lat is None and located.station is None:
-        located = _apply_hint(session, alert, linked, resolver, warnings) or located
-    alert_id = insert_new_alert(session, alert)
-    if alert_id is None:
-        # This partner sent this external_id before (perhaps a concurrent retry just now).
-        assert alert.external_id is not None
-        existing = _find_existing(session, alert.partner_id, alert.external_id)
-        if existing is None:
-            raise LookupError("alert neither inserted nor found")
-        return Intake(alert=existing, created=False)
-    alert.id = alert_id
-    if prepared.digests:
-        session.connection().execute(
-            _INSERT_SUBJECT_KEY,
-            [{"alert_id": alert_id, "kind": k, "digest": d} for k, d in prepared.digests],
+    digests = sorted({d for prepared in group for _, d in prepared.digests})
+    known = linked_by_digest(session, digests)
+    # A location hint comes from an earlier alert where the person was found: never one
+    # of this group, so the look-up above is all it needs.
+    plans: list[tuple[Prepared, Located, list[str]]] = []
+    for prepared in group:
+        alert, located, warnings = prepared.alert, prepared.located, list(prepared.warnings)
+        if located.lat is None and located.station is None:
+            linked = _linked_from(known, prepared.digests)
+            located = _apply_hint(session, alert, linked, resolver, warnings) or located
+        plans.append((prepared, located, warnings))
+    inserted = insert_new_alerts(session, [prepared.alert for prepared in group])
+    out: list[Intake] = []
+    key_rows: list[dict[str, Any]] = []
+    for (prepared, located, warnings), alert_id in zip(plans, inserted, strict=True):
+        alert = prepared.alert
+        if alert_id is None:
+            # This partner sent this external_id before (perhaps a concurrent retry just now,
+            # or twice in this group).
+            assert alert.external_id is not None
+            existing = _find_existing(session, alert.partner_id, alert.external_id)
+            if existing is None:
+                raise LookupError("alert neither inserted nor found")
+            out.append(Intake(alert=existing, created=False))
+            continue
+        alert.id = alert_id
+        linked = _linked_from(known, prepared.digests)
+        for kind, digest in prepared.digests:
+            key_rows.append({"alert_id": alert_id, "kind": kind, "digest": digest})
+            # A later alert of this group about the same person links to this one.
+            known.setdefault(digest, set()).add(alert_id)
+        _record_creation(
+            session, alert, located, linked, warnings, prepared.actor, alert.received_at
         )
-    _record_creation(session, alert, located, linked, warnings, prepared.actor, alert.received_at)
-    return Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings)
+        out.append(Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings))
+    if key_rows:
+        session.connection().execute(_INSERT_SUBJECT_KEY, key_rows)
+    return out
+
+
+def linked_by_digest(session: Session, digests: list[str]) -> dict[str, set[int]]:
+    """The alerts stored with each of these subject digests."""
+    if not digests:
+        return {}
+    statement, params = with_values("linked.by_digest", digests, _linked_pairs)
+    found: dict[str, set[int]] = {}
+    for alert_id, digest in session.connection().execute(statement, params):
+        found.setdefault(digest, set()).add(int(alert_id))
+    return found
+
+
+def _linked_pairs(in_list: Any) -> Any:
+    keys = SubjectKey.__table__  # type: ignore[attr-defined]
+    return sa.select(keys.c.alert_id, keys.c.digest).where(keys.c.digest.in_(in_list))
+
+
+def _linked_from(known: dict[str, set[int]], digests: list[tuple[str, str]]) -> list[int]:
+    return sorted({i for _, d in digests for i in known.get(d, ())}, reverse=True)
 
 
 def _apply_hint(
@@ -351,26 +397,41 @@ def _apply_hint(
     return located
 
 
-_NEW_ALERT: dict[str, Any] = {}
+_NEW_ALERTS: dict[str, Any] = {}
 
 
-def insert_new_alert(session: Session, alert: Alert) -> int | None:
-    """Insert a new alert in one prebuilt statement; None if its (partner, external_id)
-    is already stored (INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL)."""
+def insert_new_alerts(session: Session, alerts: Sequence[Alert]) -> list[int | None]:
+    """Insert new alerts in one statement; for each its id, or None if its (partner,
+    external_id) is already stored or comes earlier in `alerts` (INSERT ... ON CONFLICT DO
+    NOTHING, on SQLite and PostgreSQL)."""
     connection = session.connection()
     dialect = connection.dialect.name
-    statement = _NEW_ALERT.get(dialect)
+    statement = _NEW_ALERTS.get(dialect)
     if statement is None:
         table = Alert.__table__  # type: ignore[attr-defined]
         if dialect == "postgresql":
             built: Any = postgresql.insert(table)
         else:
             built = sqlite.insert(table)
-        statement = _NEW_ALERT[dialect] = built.on_conflict_do_nothing(
+        statement = _NEW_ALERTS[dialect] = built.on_conflict_do_nothing(
             index_elements=["partner_id", "external_id"]
-        ).returning(table.c.id)
-    found = connection.execute(statement, row_values(alert)).scalar_one_or_none()
-    return int(found) if found is not None else None
+        ).returning(table.c.id, table.c.partner_id, table.c.external_id)
+    if len(alerts) == 1 or any(a.partner_id is None or a.external_id is None for a in alerts):
+        # Alone (a list would be an executemany, which costs more), or without the key that
+        # tells the returned rows apart: one statement each.
+        out_one: list[int | None] = []
+        for alert in alerts:
+            found = connection.execute(statement, row_values(alert)).first()
+            out_one.append(int(found[0]) if found is not None else None)
+        return out_one
+    result = connection.execute(statement, [row_values(alert) for alert in alerts])
+    ids = {(partner, external): int(i) for i, partner, external in result}
+    out: list[int | None] = []
+    for alert in alerts:
+        # The first of several alerts with one key in this group got the row; the rest
+        # are repeats of it.
+        out.append(ids.pop((alert.partner_id, alert.external_id), None))
+    return out
 
 
 _INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]

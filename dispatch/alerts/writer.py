@@ -168,12 +168,11 @@ class IntakeWriter:
     ) -> list[alerts_service.Intake]:
         with self.database.session() as session:
             defer_after_commit(session, self._after)
-            out = []
-            for job in batch:
-                intake = alerts_service.store(session, job.prepared, self.resolver)
-                if intake.created and first_step is not None:
-                    first_step(session, intake.alert)
-                out.append(intake)
+            out = alerts_service.store_many(session, [job.prepared for job in batch], self.resolver)
+            if first_step is not None:
+                for intake in out:
+                    if intake.created:
+                        first_step(session, intake.alert)
             session.commit()
         with self._counted:
             self.transactions += 1

@@ -79,6 +79,10 @@ def test_alerts_waiting_together_share_a_transaction_and_each_get_their_own_answ
     for result, item in zip(results, items, strict=True):
         assert stored[item.alert.external_id].id == result.alert.id
         assert result.alert.station_id == JASWANTNAGAR_ID
+    # The same person each time: every alert links to all those before it, whether they
+    # were stored in an earlier group or earlier in its own.
+    for k, result in enumerate(results):
+        assert result.linked_alerts == sorted(ids[:k], reverse=True)
     # Every alert has its whole timeline, created before resolved, ids gapless.
     assert [e.id for e in events] == list(range(1, 41))
     for alert_id in ids:
