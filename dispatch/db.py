@@ -301,6 +301,75 @@ def with_values(
     return statement, {f"v{i}": value for i, value in enumerate(values)}
 
 
+_PLAIN_INSERTS: dict[str, Any] = {}
+_NEXT_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+)
+RESERVE_FIRST, RESERVE_MAX = 4, 64
+
+
+class _Reserved:
+    """Ids drawn from a table's sequence for this transaction, and the rows waiting."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, list[int]] = {}
+        self.block: dict[str, int] = {}
+        self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
+
+
+def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> int:
+    """Give a row of `table` its id now and insert it just before the transaction commits,
+    with every other such row of the transaction: one statement per table instead of one
+    round trip per row (PostgreSQL hot paths; use insert_values on SQLite, where a
+    statement costs microseconds).
+
+    The ids come from the table's own sequence, drawn a few at a time (4, then twice as
+    many each time, up to 64): a transaction that rolls back, or draws more than it uses,
+    leaves gaps in the ids, as a failed insert does. Nothing in the transaction can read
+    such a row before the commit.
+    """
+    reserved = for_transaction(session, "insert_later", _Reserved)
+    free = reserved.ids.get(table.name)
+    if not free:
+        size = reserved.block.get(table.name, RESERVE_FIRST)
+        reserved.block[table.name] = min(size * 2, RESERVE_MAX)
+        drawn = session.connection().execute(_NEXT_IDS, {"table": table.name, "n": size})
+        free = reserved.ids[table.name] = [int(i) for i in drawn.scalars()]
+        free.reverse()
+    row_id = free.pop()
+    reserved.rows.setdefault(table.name, (table, []))[1].append({**values, "id": row_id})
+    return row_id
+
+
+def write_later_rows(session: Session) -> None:
+    """Insert the rows insert_later() holds for this transaction (before_commit runs it)."""
+    found: dict[str, Any] = session.info.get("for_transaction", {})
+    reserved: _Reserved | None = found.get("insert_later")
+    if reserved is None or not reserved.rows:
+        return
+    connection = session.connection()
+    for table, rows in reserved.rows.values():
+        statement = _PLAIN_INSERTS.get(table.name)
+        if statement is None:
+            statement = _PLAIN_INSERTS[table.name] = sa.insert(table)
+        # One executemany needs the same columns in every row.
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(sorted(row)), []).append(row)
+        for same in by_columns.values():
+            connection.execute(statement, same[0] if len(same) == 1 else same)
+    reserved.rows.clear()
+
+
+@event.listens_for(Session, "before_commit")
+def _write_later_rows(session: Session) -> None:
+    # The timeline's writer (alerts/events.py) runs this too, before it takes the sequence
+    # lock; whichever listener runs first writes the rows.
+    if session.info.get("for_transaction", {}).get("insert_later") is not None:
+        session.flush()
+        write_later_rows(session)
+
+
 def row_values(row: SQLModel) -> dict[str, Any]:
     """A new table model instance as the values of its INSERT (id and None left out).
 

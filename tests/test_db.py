@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dispatch.db import Database, FairLock, with_values
+from dispatch.db import Database, FairLock, insert_later, with_values
 from tests.conftest import POSTGRES_URL
 
 
@@ -81,3 +81,45 @@ def test_a_prebuilt_in_list_finds_exactly_the_values_given(database: Database, c
         assert found == [n for n in wanted if n < 300]
     finally:
         metadata.drop_all(database.engine)
+
+
+def test_rows_inserted_later_get_their_ids_at_once_and_land_with_the_commit() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("needs DISPATCH_TEST_POSTGRES_URL")
+    database = Database(POSTGRES_URL)
+    metadata = sa.MetaData()
+    notes = sa.Table(
+        "test_later",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("text", sa.String, nullable=False),
+        sa.Column("extra", sa.String),
+    )
+    metadata.drop_all(database.engine)
+    metadata.create_all(database.engine)
+    try:
+        with database.session() as session:
+            ids = [
+                insert_later(session, notes, {"text": f"n{i}", **({"extra": "x"} if i % 3 else {})})
+                for i in range(10)
+            ]
+            assert len(set(ids)) == 10
+            session.rollback()  # nothing was written, the ids are spent
+        with database.session() as session:
+            kept = [insert_later(session, notes, {"text": f"k{i}"}) for i in range(6)]
+            mixed = insert_later(session, notes, {"text": "k6", "extra": "y"})
+            # Not in the table before the commit ...
+            count = sa.select(sa.func.count()).select_from(notes)
+            assert session.connection().execute(count).scalar_one() == 0
+            session.commit()
+        assert not set(kept) & set(ids)
+        with database.engine.begin() as conn:
+            rows = dict(conn.execute(sa.select(notes.c.id, notes.c.text)).all())
+            # ... all of them after it, with the ids they were given; an ordinary insert
+            # afterwards takes a fresh id from the same sequence.
+            assert rows == {**{i: f"k{n}" for n, i in enumerate(kept)}, mixed: "k6"}
+            fresh = conn.execute(sa.insert(notes).values(text="plain").returning(notes.c.id))
+            assert fresh.scalar_one() > max([*kept, mixed, *ids])
+    finally:
+        metadata.drop_all(database.engine)
+        database.dispose()

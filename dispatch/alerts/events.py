@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from dispatch.alerts.models import AlertEvent, EventSequence
+from dispatch.db import write_later_rows
 
 GENESIS_HASH = "0" * 64
 # Retention may redact an event's data; the chain covers the data's digest, which stays.
@@ -236,6 +237,7 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()  # every other change first: the sequence lock is taken last
+    write_later_rows(session)
     connection = session.connection()
     row = connection.execute(_BUMP, {"n": len(pending)}).one()
     prev_hash = str(row[1])
