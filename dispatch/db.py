@@ -315,6 +315,8 @@ class _Reserved:
         self.ids: dict[str, list[int]] = {}
         self.block: dict[str, int] = {}
         self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
+        # Statements whose every execution must change exactly one row, and their parameters.
+        self.updates: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
 
 
 def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> int:
@@ -341,13 +343,30 @@ def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> i
     return row_id
 
 
+def update_later(session: Session, statement: Any, params: dict[str, Any]) -> None:
+    """Run a prebuilt UPDATE that must change exactly one row just before the transaction
+    commits, in one executemany with every other such update of the transaction (one round
+    trip on PostgreSQL, whose driver pipelines them). If any of them changes no row, the
+    commit fails (RuntimeError) and the transaction rolls back: the caller must only use it
+    for a row nothing else can change meanwhile (a row this transaction inserted)."""
+    reserved = for_transaction(session, "insert_later", _Reserved)
+    reserved.updates.setdefault(id(statement), (statement, []))[1].append(params)
+
+
 def write_later_rows(session: Session) -> None:
-    """Insert the rows insert_later() holds for this transaction (before_commit runs it)."""
+    """Insert the rows insert_later() holds for this transaction and run the updates
+    update_later() holds (before_commit runs it)."""
     found: dict[str, Any] = session.info.get("for_transaction", {})
     reserved: _Reserved | None = found.get("insert_later")
-    if reserved is None or not reserved.rows:
+    if reserved is None or not (reserved.rows or reserved.updates):
         return
     connection = session.connection()
+    for statement, many in reserved.updates.values():
+        result = connection.execute(statement, many[0] if len(many) == 1 else many)
+        changed = getattr(result, "rowcount", len(many))
+        if changed != len(many):
+            raise RuntimeError(f"{len(many)} updates meant for one row each changed {changed}")
+    reserved.updates.clear()
     for table, rows in reserved.rows.values():
         statement = _PLAIN_INSERTS.get(table.name)
         if statement is None:

@@ -34,7 +34,7 @@ from dispatch.alerts.events import EventType
 from dispatch.alerts.models import Alert, AlertStatus
 from dispatch.clock import Clock, utc
 from dispatch.config import Settings
-from dispatch.db import Database, UTCDateTime, after_commit
+from dispatch.db import Database, UTCDateTime, after_commit, update_later
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.messages import Reason, Texts, alert_link, alert_texts
 from dispatch.escalation.models import POST_LABEL, Post
@@ -251,11 +251,14 @@ class Engine:
         follow the commit, exactly as for a step run later by a timer or a sweep."""
         if alert.escalation_chain or alert.escalation_fence != 0:
             raise ValueError(f"alert {alert.id} has started escalating already")
-        return self._execute(session, alert, now or self.clock.now(), commit=False)
+        return self._execute(session, alert, now or self.clock.now(), commit=False, inline=True)
 
-    def _execute(self, session: Session, alert: Alert, now: datetime, *, commit: bool) -> Outcome:
+    def _execute(
+        self, session: Session, alert: Alert, now: datetime, *, commit: bool, inline: bool = False
+    ) -> Outcome:
         """Do the step due for this alert (read, or locked, in this session's transaction);
-        `commit`: end the transaction here (else the caller commits)."""
+        `commit`: end the transaction here (else the caller commits); `inline`: the alert
+        was inserted by this transaction (start_new), so its step is stored at the commit."""
         alert_id = alert.id
         assert alert_id is not None
         run = Run(
@@ -275,18 +278,22 @@ class Engine:
         del next_step
         old_fence = alert.escalation_fence
         level = int(run.state.get("level", 0)) if run.chain else alert.escalation_level
-        result = session.connection().execute(
-            _STORE_STEP,
-            {
-                "aid": alert_id,
-                "old_fence": old_fence,
-                "level": max(level, 0),
-                "due": next_at,
-                "fence": old_fence + 1,
-                "chain": run.chain or None,
-            },
-        )
-        if getattr(result, "rowcount", 1) != 1:
+        stored = {
+            "aid": alert_id,
+            "old_fence": old_fence,
+            "level": max(level, 0),
+            "due": next_at,
+            "fence": old_fence + 1,
+            "chain": run.chain or None,
+        }
+        if inline:
+            # The row is this transaction's own: the intake writer's first steps are stored
+            # together just before its commit, which fails if any fence had moved.
+            update_later(session, _STORE_STEP, stored)
+            result = None
+        else:
+            result = session.connection().execute(_STORE_STEP, stored)
+        if result is not None and getattr(result, "rowcount", 1) != 1:
             if not commit:
                 raise RuntimeError(f"alert {alert_id}: its new row changed under its first step")
             session.rollback()
