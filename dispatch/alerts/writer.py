@@ -35,8 +35,8 @@ from dispatch.db import Database, defer_after_commit
 
 log = logging.getLogger(__name__)
 
-# Run a new alert's first escalation step in the transaction that creates it.
-FirstStep = Callable[[Session, Alert], object]
+# Run new alerts' first escalation steps in the transaction that creates them.
+FirstStep = Callable[[Session, list[Alert]], object]
 
 
 class IntakeUnavailable(RuntimeError):
@@ -169,10 +169,9 @@ class IntakeWriter:
         with self.database.session() as session:
             defer_after_commit(session, self._after)
             out = alerts_service.store_many(session, [job.prepared for job in batch], self.resolver)
-            if first_step is not None:
-                for intake in out:
-                    if intake.created:
-                        first_step(session, intake.alert)
+            created = [intake.alert for intake in out if intake.created]
+            if first_step is not None and created:
+                first_step(session, created)
             session.commit()
         with self._counted:
             self.transactions += 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -243,6 +243,13 @@ class Engine:
                 alert_id, None, due_at=due, fence=alert.escalation_fence, skipped="not due"
             )
         return self._execute(session, alert, now, commit=True)
+
+    def start_many(self, session: Session, alerts: Sequence[Alert]) -> list[Outcome]:
+        """start_new() for each of these new alerts (the intake writer's group), their
+        contacts read in one statement for all of them."""
+        escalation_service.prefetch_contacts(session, alerts)
+        now = self.clock.now()
+        return [self.start_new(session, alert, now) for alert in alerts]
 
     def start_new(self, session: Session, alert: Alert, now: datetime | None = None) -> Outcome:
         """Run a new alert's first step in the transaction that creates it (the intake

@@ -20,6 +20,7 @@ from dispatch.alerts import events
 from dispatch.alerts.events import EventType
 from dispatch.alerts.models import Alert
 from dispatch.auth.scope import Scope, scope_string, station_tokens
+from dispatch.db import for_transaction
 from dispatch.escalation.models import (
     POST_UNIT,
     Contact,
@@ -131,6 +132,17 @@ _ACTIVE = (
 )
 _ACTIVE_FOR_UNIT = _ACTIVE.where(_CONTACTS.c.unit == sa.bindparam("unit"))
 _ACTIVE_STATE_WIDE = _ACTIVE.where(_CONTACTS.c.unit.is_(None))
+_ACTIVE_IN_UNITS = (
+    sa.select(_CONTACTS)
+    .where(_CONTACTS.c.active == sa.true())
+    .where(
+        sa.or_(
+            _CONTACTS.c.unit.in_(sa.bindparam("units", expanding=True)),
+            _CONTACTS.c.unit.is_(None),
+        )
+    )
+    .order_by(_CONTACTS.c.id)
+)
 
 
 def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact]:
@@ -139,12 +151,36 @@ def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact
     Read on every page with a prebuilt Core statement: the rows carry a contact's columns as
     attributes but are not ORM instances (read them, do not change them).
     """
+    cache: dict[tuple[str, str | None], list[Contact]] = for_transaction(session, "contacts", dict)
+    found = cache.get((post.value, unit))
+    if found is not None:
+        return found
     if unit is None:
         result = session.connection().execute(_ACTIVE_STATE_WIDE, {"post": post.value})
     else:
         result = session.connection().execute(_ACTIVE_FOR_UNIT, {"post": post.value, "unit": unit})
-    rows = result.all()
-    return rows  # type: ignore[return-value]
+    rows: list[Contact] = result.all()  # type: ignore[assignment]
+    cache[(post.value, unit)] = rows
+    return rows
+
+
+def prefetch_contacts(session: Session, alerts: Sequence[Alert]) -> None:
+    """Read, in one statement, the active contacts of every post for these alerts' units,
+    for contacts_for() to answer from for the rest of the transaction (the intake writer
+    pages many new alerts in one)."""
+    cache: dict[tuple[str, str | None], list[Contact]] = for_transaction(session, "contacts", dict)
+    wanted = {(post.value, unit_of(post, alert)) for alert in alerts for post in Post}
+    wanted -= cache.keys()
+    if not wanted:
+        return
+    units = sorted({unit for _, unit in wanted if unit is not None})
+    rows = session.connection().execute(_ACTIVE_IN_UNITS, {"units": units}).all()
+    for key in wanted:
+        cache[key] = []
+    for row in rows:  # oldest first, as contacts_for reads them
+        found = cache.get((row.post, row.unit))
+        if found is not None and (row.post, row.unit) in wanted:
+            found.append(row)  # type: ignore[arg-type]
 
 
 def list_contacts(

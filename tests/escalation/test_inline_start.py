@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from dispatch.alerts.models import Alert
 from dispatch.auth.models import PartnerCredentials
 from dispatch.clock import FrozenClock
 from dispatch.config import Settings
 from dispatch.db import Database
+from dispatch.escalation import service as escalation_service
 from dispatch.escalation.engine import Step
+from dispatch.escalation.models import Post
 from dispatch.notify.models import OutboundRecord
 from tests.escalation.support import (
     PHONES,
@@ -26,6 +30,7 @@ from tests.escalation.support import (
     twilio_settings,
     wait_for,
 )
+from tests.helpers import JASWANTNAGAR_ID
 from tests.notify.fake_twilio import RecordingTwilio
 
 
@@ -107,3 +112,58 @@ def test_an_acknowledgement_right_after_intake_stops_the_chain(
     # Past level 1's deadline (3 min), before the en-route stall (10 min): nothing more.
     tick(app, clock, minutes=5)
     assert levels_fired(database, alert_id) == [0]
+
+
+def test_contacts_read_for_a_group_are_those_each_page_would_read(
+    database: Database, contacts: dict[str, int], clock: FrozenClock
+) -> None:
+    added: dict[str, int] = {}
+    with database.session() as session:
+        # A second SHO at Jaswantnagar, then one who left: only active contacts, oldest first.
+        for name, phone in (("Second SHO", "+919876500061"), ("Gone SHO", "+919876500062")):
+            contact = escalation_service.add_contact(
+                session=session,
+                body=escalation_service.ContactCreate(
+                    name=name, post=Post.sho, unit=JASWANTNAGAR_ID, phone=phone
+                ),
+                index=None,
+                now=clock.now(),
+            )
+            assert contact.id is not None
+            added[name] = contact.id
+        escalation_service.remove_contact(session=session, contact_id=added["Gone SHO"])
+        session.commit()
+    alerts = [
+        Alert(
+            station_id=JASWANTNAGAR_ID,
+            circle="Jaswantnagar",
+            district="Etawah",
+            range_name="Kanpur",
+        ),
+        Alert(station_id="ETW-SAIFAI", district="Etawah"),
+        Alert(),  # not routed: only the state cell can be paged
+    ]
+    pairs = {(post, escalation_service.unit_of(post, a)) for a in alerts for post in Post}
+    with database.session() as session:
+        one_by_one = {
+            pair: [c.id for c in escalation_service.contacts_for(session, *pair)] for pair in pairs
+        }
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with database.session() as session:
+        escalation_service.prefetch_contacts(session, alerts)
+        sa.event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            grouped = {
+                pair: [c.id for c in escalation_service.contacts_for(session, *pair)]
+                for pair in pairs
+            }
+        finally:
+            sa.event.remove(database.engine, "before_cursor_execute", count)
+    assert grouped == one_by_one
+    assert statements == []  # every page of the group answered from the one read
+    assert one_by_one[(Post.sho, JASWANTNAGAR_ID)] == [contacts["sho_jsw"], added["Second SHO"]]
+    assert one_by_one[(Post.state_cell, None)] == [contacts["state_cell"]]
