@@ -65,6 +65,7 @@ class Database:
         self, url: str, *, echo: bool = False, pool_size: int = 15, idle_ping_s: float = 5.0
     ) -> None:
         self.url = normalise_url(url)
+        self.idle_ping_s = idle_ping_s
         self.is_sqlite = self.url.startswith("sqlite")
         self._commit_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -92,7 +93,7 @@ class Database:
                 max_overflow=15,
                 pool_timeout=10,
             )
-            _IdlePing(self.engine, idle_ping_s)
+            IdlePing(self.engine, idle_ping_s)
         self.session_factory = sessionmaker(
             bind=self.engine, class_=Session, expire_on_commit=False, info={"database": self}
         )
@@ -185,7 +186,7 @@ class FairLock:
             self._cond.notify_all()
 
 
-class _IdlePing:
+class IdlePing:
     """pool_pre_ping, only for connections that sat idle in the pool for `idle_s` or more.
 
     A connection the server closed (a PostgreSQL restart, an idle timeout in between) is

@@ -277,12 +277,6 @@ def last_event_id(session: Session) -> int:
     return int(last) if last is not None else 0
 
 
-_AFTER = (
-    sa.select(_EVENTS)
-    .where(_EVENTS.c.id > sa.bindparam("after", type_=sa.BigInteger))
-    .order_by(_EVENTS.c.id)
-    .limit(sa.bindparam("limit", type_=sa.Integer))
-)
 _AFTER_UP_TO = (
     sa.select(_EVENTS)
     .where(_EVENTS.c.id > sa.bindparam("after", type_=sa.BigInteger))
@@ -292,20 +286,37 @@ _AFTER_UP_TO = (
 )
 
 
+_FIRST_AFTER = sa.select(sa.func.min(_EVENTS.c.id)).where(
+    _EVENTS.c.id > sa.bindparam("after", type_=sa.BigInteger)
+)
+
+
 def events_after(
     session: Session, *, after: int, up_to: int | None = None, limit: int = 1000
 ) -> list[AlertEvent]:
-    """Events with id > after (and <= up_to), oldest first.
+    """Events with id > after (and <= up_to), at most `limit`, oldest first.
 
     Read with a prebuilt Core statement (the hub's hot path): the rows have the event's
-    attributes but are not ORM instances.
+    attributes but are not ORM instances. Ids are gapless, so the next `limit` events are
+    those in (after, after + limit]: a bounded range, which PostgreSQL reads by the primary
+    key whatever its statistics say. `WHERE id > :after ORDER BY id LIMIT :n` alone was
+    planned as a scan and sort of the whole table while the table's statistics were behind
+    its growth (3.3 million rows read in 10 s at 100 alerts/s, most of the database's CPU).
+    Should a range ever hold no event while later ones exist (a gap: the chain is broken,
+    which verify_chain reports), the read starts again from the next event there is.
     """
-    params: dict[str, int] = {"after": after, "limit": limit}
-    statement = _AFTER
-    if up_to is not None:
-        params["up_to"] = up_to
-        statement = _AFTER_UP_TO
-    rows = session.connection().execute(statement, params).all()
+    connection = session.connection()
+    bound = after + limit if up_to is None else min(up_to, after + limit)
+    params = {"after": after, "up_to": bound, "limit": limit}
+    rows = connection.execute(_AFTER_UP_TO, params).all()
+    if not rows:
+        following = connection.execute(_FIRST_AFTER, {"after": after}).scalar()
+        if following is not None and following > bound and (up_to is None or following <= up_to):
+            start = int(following) - 1
+            params["after"], params["up_to"] = start, start + limit
+            if up_to is not None:
+                params["up_to"] = min(up_to, start + limit)
+            rows = connection.execute(_AFTER_UP_TO, params).all()
     return rows  # type: ignore[return-value]
 
 

@@ -21,7 +21,7 @@ from dispatch.alerts import events
 from dispatch.alerts import service as alerts_service
 from dispatch.alerts.models import Alert, AlertEvent
 from dispatch.auth.scope import Scope
-from dispatch.db import Database, with_values
+from dispatch.db import Database, IdlePing, with_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,16 @@ def read_engine(database: Database) -> Engine:
         )
         sa_event.listen(engine, "connect", _sqlite_read_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+    engine = sa.create_engine(
+        url,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+    )
+    # A ping only for a connection that sat idle (as the service engine): not a round trip
+    # before every read.
+    IdlePing(engine, database.idle_ping_s)
+    return engine
 
 
 def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:

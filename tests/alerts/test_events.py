@@ -107,3 +107,23 @@ def test_listener_runs_after_commit_only(database: Database, clock: FrozenClock)
         )
         session.commit()
     assert calls == [1]
+
+
+def test_reads_in_bounded_ranges_still_get_past_a_gap(
+    database: Database, clock: FrozenClock
+) -> None:
+    append_some(database, clock, 12)
+    with database.engine.begin() as conn:  # a broken chain: events 3 to 7 removed
+        conn.execute(sa.text("DELETE FROM alert_event WHERE id BETWEEN 3 AND 7"))
+
+    def ids(**kwargs: int) -> list[int]:
+        with database.session() as session:
+            return [e.id for e in events.events_after(session, **kwargs)]
+
+    assert ids(after=0, limit=2) == [1, 2]
+    # (2, 4] holds nothing, but events follow: the read goes on from the next one there is.
+    assert ids(after=2, limit=2) == [8, 9]
+    assert ids(after=2, limit=10) == [8, 9, 10, 11, 12]
+    assert ids(after=2, up_to=9, limit=2) == [8, 9]
+    assert ids(after=2, up_to=7, limit=2) == []
+    assert ids(after=12, limit=5) == []
