@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from dispatch.alerts.writer import IntakeWriter
 from dispatch.config import Settings
-from dispatch.db import Database
 
 
 async def start(app: FastAPI) -> None:
@@ -19,14 +18,12 @@ async def start(app: FastAPI) -> None:
     app.state.intake_first_step (absent when this process does not escalate).
     """
     settings: Settings = app.state.settings
-    database: Database = app.state.database
-    threads = settings.intake_writers or (1 if database.is_sqlite else 2)
     writer = IntakeWriter(
-        database=database,
+        database=app.state.database,
         resolver=app.state.resolver,
         first_step=getattr(app.state, "intake_first_step", None),
         batch_max=settings.intake_batch_max,
-        threads=threads,
+        threads=settings.intake_writers,
         after_commit_threads=max(2, settings.escalation_workers),
     )
     writer.start()
