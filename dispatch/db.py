@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -130,12 +130,13 @@ class Database:
             if listener in self._commit_listeners:
                 self._commit_listeners.remove(listener)
 
-    def notify_committed(self) -> None:
-        """Run the after-commit listeners (the live hub's doorbell)."""
+    def notify_committed(self, skip: Collection[object] = ()) -> None:
+        """Run the after-commit listeners (the live hub's doorbell), but those in `skip`."""
         with self._lock:
             listeners = list(self._commit_listeners)
         for listener in listeners:
-            listener()
+            if listener not in skip:
+                listener()
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -422,6 +423,13 @@ def for_transaction(session: Session, key: str, make: Callable[[], T]) -> T:
     return value
 
 
+def quiet_for_commit(session: Session, listener: object) -> None:
+    """Do not call this events-committed listener for the session's current transaction
+    (the escalation sweep's waker, when the transaction ran the steps it would look for)."""
+    quiet: set[object] = for_transaction(session, "quiet_listeners", set)
+    quiet.add(listener)
+
+
 def defer_after_commit(session: Session, executor: Executor) -> None:
     """Run this session's after-commit callbacks in `executor`, in order, as one task.
 
@@ -441,7 +449,8 @@ def _run_callbacks(callbacks: list[Callable[[], object]]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    session.info.pop("for_transaction", None)
+    per_transaction: dict[str, Any] = session.info.pop("for_transaction", None) or {}
+    quiet: set[object] = per_transaction.get("quiet_listeners", set())
     callbacks = session.info.pop("after_commit", None)
     committed = session.info.pop("event_types", None)
     if committed:
@@ -452,7 +461,7 @@ def _after_commit(session: Session) -> None:
     if session.info.pop("events_appended", False):
         database = session.info.get("database")
         if isinstance(database, Database):
-            database.notify_committed()
+            database.notify_committed(skip=quiet)
     if not callbacks:
         return
     executor: Executor | None = session.info.get("after_commit_executor")

@@ -123,3 +123,41 @@ def test_rows_inserted_later_get_their_ids_at_once_and_land_with_the_commit() ->
     finally:
         metadata.drop_all(database.engine)
         database.dispose()
+
+
+def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> None:
+    from datetime import UTC, datetime
+
+    from dispatch.alerts import events
+    from dispatch.db import quiet_for_commit
+
+    calls: list[str] = []
+
+    def waker() -> None:
+        calls.append("waker")
+
+    def doorbell() -> None:
+        calls.append("doorbell")
+
+    database.on_events_committed(waker)
+    database.on_events_committed(doorbell)
+
+    def commit(quiet: bool) -> None:
+        with database.session() as session:
+            events.append(
+                session,
+                alert_id=None,
+                type_=events.EventType.note,
+                at=datetime.now(UTC),
+                actor="test",
+                scope="|",
+                data={},
+            )
+            if quiet:
+                quiet_for_commit(session, waker)
+            session.commit()
+
+    commit(quiet=True)
+    assert calls == ["doorbell"]
+    commit(quiet=False)
+    assert calls == ["doorbell", "waker", "doorbell"]

@@ -67,6 +67,7 @@ async def start(app: FastAPI) -> None:
     )
     waker = jobs.Waker(scheduler)
     engine.scheduler = scheduler
+    engine.waker = waker
     app.state.scheduler = scheduler
     app.state.escalation_waker = waker
     database.on_events_committed(waker)

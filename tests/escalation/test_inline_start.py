@@ -94,6 +94,25 @@ def test_intake_pages_the_sho_in_its_own_transaction(
     assert levels_fired(database, alert_id) == [0, 1]
 
 
+def test_intake_with_its_first_step_done_does_not_wake_the_sweep_but_an_ack_does(
+    client: TestClient,
+    app: FastAPI,
+    partner: PartnerCredentials,
+    contacts: dict[str, int],
+    auth: dict[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waker = app.state.escalation_waker
+    rings: list[int] = []
+    ring = type(waker).__call__
+    monkeypatch.setattr(type(waker), "__call__", lambda self: (rings.append(1), ring(self)))
+    alert_id = new_alert(client, partner)
+    assert rings == []  # paged in the intake's own transaction: nothing for a sweep to do
+    r = client.post(f"/api/v1/alerts/{alert_id}/ack", headers=auth["sho_jsw"])
+    assert r.status_code == 200, r.text
+    assert rings == [1]  # the chain must stop: the sweep comes forward
+
+
 def test_an_acknowledgement_right_after_intake_stops_the_chain(
     client: TestClient,
     app: FastAPI,
