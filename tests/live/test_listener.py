@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -65,12 +66,19 @@ async def _rings_after(database: Database, commit_through: Database, ignore: str
         await asyncio.gather(task, return_exceptions=True)
 
 
+def _run(database: Database, commit_through: Database, ignore: str | None) -> int:
+    # In a thread of its own: an earlier test (Playwright's sync API) may have left an event
+    # loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _rings_after(database, commit_through, ignore)).result()
+
+
 def test_own_commits_are_ignored_and_other_processes_ring(database: Database) -> None:
     other = Database(database.url)
     try:
-        assert asyncio.run(_rings_after(database, database, database.origin)) == 0
-        assert asyncio.run(_rings_after(database, other, database.origin)) == 1
+        assert _run(database, database, database.origin) == 0
+        assert _run(database, other, database.origin) == 1
         # Without an origin to ignore (no hub of this database), every commit rings.
-        assert asyncio.run(_rings_after(database, database, None)) == 1
+        assert _run(database, database, None) == 1
     finally:
         other.dispose()
