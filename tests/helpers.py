@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlmodel import Session
 
+from dispatch.alerts import events
 from dispatch.auth import service as auth_service
 from dispatch.auth.models import PartnerCredentials, Role
 from dispatch.db import Database
@@ -101,3 +105,23 @@ def login(client: TestClient, username: str, password: str = "correct-horse-1") 
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def commit_event(
+    database: Database, before_commit: Callable[[Session], object] | None = None
+) -> None:
+    """Commit one timeline event (a note on no alert) in a transaction of its own;
+    `before_commit` may mark the session first."""
+    with database.session() as session:
+        events.append(
+            session,
+            alert_id=None,
+            type_=events.EventType.note,
+            at=datetime.now(UTC),
+            actor="test",
+            scope="|",
+            data={},
+        )
+        if before_commit is not None:
+            before_commit(session)
+        session.commit()

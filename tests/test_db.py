@@ -9,8 +9,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dispatch.db import Database, FairLock, insert_later, with_values
+from dispatch.db import Database, FairLock, insert_later, quiet_for_commit, with_values
 from tests.conftest import POSTGRES_URL
+from tests.helpers import commit_event
 
 
 def test_a_thread_that_asks_again_at_once_waits_behind_the_others() -> None:
@@ -126,11 +127,6 @@ def test_rows_inserted_later_get_their_ids_at_once_and_land_with_the_commit() ->
 
 
 def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> None:
-    from datetime import UTC, datetime
-
-    from dispatch.alerts import events
-    from dispatch.db import quiet_for_commit
-
     calls: list[str] = []
 
     def waker() -> None:
@@ -143,19 +139,7 @@ def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> No
     database.on_events_committed(doorbell)
 
     def commit(quiet: bool) -> None:
-        with database.session() as session:
-            events.append(
-                session,
-                alert_id=None,
-                type_=events.EventType.note,
-                at=datetime.now(UTC),
-                actor="test",
-                scope="|",
-                data={},
-            )
-            if quiet:
-                quiet_for_commit(session, waker)
-            session.commit()
+        commit_event(database, (lambda s: quiet_for_commit(s, waker)) if quiet else None)
 
     commit(quiet=True)
     assert calls == ["doorbell"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pytest
 
-from dispatch.alerts import events
 from dispatch.db import Database
 from dispatch.live import listener
 from tests.conftest import POSTGRES_URL, _postgres_database, reset_postgres
+from tests.helpers import commit_event
 
 pytestmark = [
     pytest.mark.postgres,
@@ -25,20 +24,6 @@ def database() -> Database:
     db = _postgres_database()
     reset_postgres(db)
     return db
-
-
-def _commit_event(database: Database) -> None:
-    with database.session() as session:
-        events.append(
-            session,
-            alert_id=None,
-            type_=events.EventType.note,
-            at=datetime.now(UTC),
-            actor="test",
-            scope="|",
-            data={"text": "ring"},
-        )
-        session.commit()
 
 
 async def _rings_after(database: Database, commit_through: Database, ignore: str | None) -> int:
@@ -58,7 +43,7 @@ async def _rings_after(database: Database, commit_through: Database, ignore: str
                 break
             await asyncio.sleep(0.02)
         assert rings == 1
-        await asyncio.to_thread(_commit_event, commit_through)
+        await asyncio.to_thread(commit_event, commit_through)
         await asyncio.sleep(0.5)
         return rings - 1
     finally:
