@@ -52,6 +52,10 @@ def read_engine(database: Database) -> Engine:
         return engine
     engine = sa.create_engine(
         url,
+        # Autocommit, as on SQLite: a read is its statements alone, without the BEGIN and the
+        # ROLLBACK that each cost a round trip of their own (psycopg sends BEGIN separately).
+        # Events never change once committed, and a summary is the alert as it is now.
+        isolation_level="AUTOCOMMIT",
         pool_size=5,
         max_overflow=5,
         pool_timeout=5,
