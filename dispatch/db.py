@@ -308,10 +308,12 @@ _NEXT_IDS = sa.text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
 )
 RESERVE_FIRST, RESERVE_MAX = 4, 64
+_LATER = "write_later"
 
 
-class _Reserved:
-    """Ids drawn from a table's sequence for this transaction, and the rows waiting."""
+class _Later:
+    """What insert_later() and update_later() hold for this transaction: the ids drawn from
+    each table's sequence, the rows waiting, the updates waiting."""
 
     def __init__(self) -> None:
         self.ids: dict[str, list[int]] = {}
@@ -319,6 +321,11 @@ class _Reserved:
         self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         # Statements whose every execution must change exactly one row, and their parameters.
         self.updates: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+
+
+def _later(session: Session) -> _Later | None:
+    later: _Later | None = session.info.get("for_transaction", {}).get(_LATER)
+    return later
 
 
 def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> int:
@@ -332,7 +339,7 @@ def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> i
     leaves gaps in the ids, as a failed insert does. Nothing in the transaction can read
     such a row before the commit.
     """
-    reserved = for_transaction(session, "insert_later", _Reserved)
+    reserved = for_transaction(session, _LATER, _Later)
     free = reserved.ids.get(table.name)
     if not free:
         size = reserved.block.get(table.name, RESERVE_FIRST)
@@ -351,15 +358,14 @@ def update_later(session: Session, statement: Any, params: dict[str, Any]) -> No
     trip on PostgreSQL, whose driver pipelines them). If any of them changes no row, the
     commit fails (RuntimeError) and the transaction rolls back: the caller must only use it
     for a row nothing else can change meanwhile (a row this transaction inserted)."""
-    reserved = for_transaction(session, "insert_later", _Reserved)
+    reserved = for_transaction(session, _LATER, _Later)
     reserved.updates.setdefault(id(statement), (statement, []))[1].append(params)
 
 
 def write_later_rows(session: Session) -> None:
     """Insert the rows insert_later() holds for this transaction and run the updates
     update_later() holds (before_commit runs it)."""
-    found: dict[str, Any] = session.info.get("for_transaction", {})
-    reserved: _Reserved | None = found.get("insert_later")
+    reserved = _later(session)
     if reserved is None or not (reserved.rows or reserved.updates):
         return
     connection = session.connection()
@@ -386,7 +392,7 @@ def write_later_rows(session: Session) -> None:
 def _write_later_rows(session: Session) -> None:
     # The timeline's writer (alerts/events.py) runs this too, before it takes the sequence
     # lock; whichever listener runs first writes the rows.
-    if session.info.get("for_transaction", {}).get("insert_later") is not None:
+    if _later(session) is not None:
         session.flush()
         write_later_rows(session)
 

@@ -307,16 +307,11 @@ def events_after(
     """
     connection = session.connection()
     bound = after + limit if up_to is None else min(up_to, after + limit)
-    params = {"after": after, "up_to": bound, "limit": limit}
-    rows = connection.execute(_AFTER_UP_TO, params).all()
+    rows = connection.execute(_AFTER_UP_TO, {"after": after, "up_to": bound, "limit": limit}).all()
     if not rows:
         following = connection.execute(_FIRST_AFTER, {"after": after}).scalar()
         if following is not None and following > bound and (up_to is None or following <= up_to):
-            start = int(following) - 1
-            params["after"], params["up_to"] = start, start + limit
-            if up_to is not None:
-                params["up_to"] = min(up_to, start + limit)
-            rows = connection.execute(_AFTER_UP_TO, params).all()
+            return events_after(session, after=int(following) - 1, up_to=up_to, limit=limit)
     return rows  # type: ignore[return-value]
 
 

@@ -265,14 +265,12 @@ class Engine:
         follow the commit, exactly as for a step run later by a timer or a sweep."""
         if alert.escalation_chain or alert.escalation_fence != 0:
             raise ValueError(f"alert {alert.id} has started escalating already")
-        return self._execute(session, alert, now or self.clock.now(), commit=False, inline=True)
+        return self._execute(session, alert, now or self.clock.now(), commit=False)
 
-    def _execute(
-        self, session: Session, alert: Alert, now: datetime, *, commit: bool, inline: bool = False
-    ) -> Outcome:
+    def _execute(self, session: Session, alert: Alert, now: datetime, *, commit: bool) -> Outcome:
         """Do the step due for this alert (read, or locked, in this session's transaction);
-        `commit`: end the transaction here (else the caller commits); `inline`: the alert
-        was inserted by this transaction (start_new), so its step is stored at the commit."""
+        `commit`: end the transaction here. Without it (start_new: the alert was inserted by
+        the caller's transaction, which commits) the step is stored with that commit."""
         alert_id = alert.id
         assert alert_id is not None
         run = Run(
@@ -300,16 +298,11 @@ class Engine:
             "fence": old_fence + 1,
             "chain": run.chain or None,
         }
-        if inline:
+        if not commit:
             # The row is this transaction's own: the intake writer's first steps are stored
             # together just before its commit, which fails if any fence had moved.
             update_later(session, _STORE_STEP, stored)
-            result = None
-        else:
-            result = session.connection().execute(_STORE_STEP, stored)
-        if result is not None and getattr(result, "rowcount", 1) != 1:
-            if not commit:
-                raise RuntimeError(f"alert {alert_id}: its new row changed under its first step")
+        elif getattr(session.connection().execute(_STORE_STEP, stored), "rowcount", 1) != 1:
             session.rollback()
             return Outcome(alert_id, None, skipped="stale")
         for type_, data in run.events:

@@ -151,7 +151,7 @@ def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact
     Read on every page with a prebuilt Core statement: the rows carry a contact's columns as
     attributes but are not ORM instances (read them, do not change them).
     """
-    cache: dict[tuple[str, str | None], list[Contact]] = for_transaction(session, "contacts", dict)
+    cache = _contacts_read(session)
     found = cache.get((post.value, unit))
     if found is not None:
         return found
@@ -168,19 +168,26 @@ def prefetch_contacts(session: Session, alerts: Sequence[Alert]) -> None:
     """Read, in one statement, the active contacts of every post for these alerts' units,
     for contacts_for() to answer from for the rest of the transaction (the intake writer
     pages many new alerts in one)."""
-    cache: dict[tuple[str, str | None], list[Contact]] = for_transaction(session, "contacts", dict)
+    cache = _contacts_read(session)
     wanted = {(post.value, unit_of(post, alert)) for alert in alerts for post in Post}
-    wanted -= cache.keys()
-    if not wanted:
+    fresh: dict[tuple[str, str | None], list[Contact]] = {
+        key: [] for key in wanted if key not in cache
+    }
+    if not fresh:
         return
-    units = sorted({unit for _, unit in wanted if unit is not None})
-    rows = session.connection().execute(_ACTIVE_IN_UNITS, {"units": units}).all()
-    for key in wanted:
-        cache[key] = []
-    for row in rows:  # oldest first, as contacts_for reads them
-        found = cache.get((row.post, row.unit))
-        if found is not None and (row.post, row.unit) in wanted:
+    units = sorted({unit for _, unit in fresh if unit is not None})
+    # Oldest first, as contacts_for reads them.
+    for row in session.connection().execute(_ACTIVE_IN_UNITS, {"units": units}):
+        found = fresh.get((row.post, row.unit))
+        if found is not None:
             found.append(row)  # type: ignore[arg-type]
+    cache.update(fresh)
+
+
+def _contacts_read(session: Session) -> dict[tuple[str, str | None], list[Contact]]:
+    """The contacts read so far in the session's transaction, by (post, unit)."""
+    cache: dict[tuple[str, str | None], list[Contact]] = for_transaction(session, "contacts", dict)
+    return cache
 
 
 def list_contacts(
