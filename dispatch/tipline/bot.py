@@ -142,7 +142,7 @@ def _float(value: str | None) -> float | None:
 
 
 def _int(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+    return int(value) if value and value.isdecimal() else 0
 
 
 def handle(

@@ -145,7 +145,7 @@ def summary(data: dict[str, Any], ctx: Context) -> str:
 def choose(text: str, options: list[tuple[str, set[str]]]) -> str | None:
     """The option whose number or one of whose words the text is (None if none)."""
     value = cat.normalise(text)
-    if value.isdigit():
+    if value.isdecimal():
         number = int(value)
         return options[number - 1][0] if 1 <= number <= len(options) else None
     for key, words in options:

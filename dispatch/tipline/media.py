@@ -66,7 +66,7 @@ def download(
     with http.stream("GET", url, auth=auth, follow_redirects=True, timeout=timeout_s) as response:
         response.raise_for_status()
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        if declared and declared.isdecimal() and int(declared) > max_bytes:
             raise MediaRefused("too large")
         chunks: list[bytes] = []
         size = 0

@@ -134,7 +134,7 @@ def test_a_new_location_moves_the_point_on_the_open_map(
 
     sho = open_console(browser, pages, server, "sho_jsw")
     alert_id = post_alert(server.http, partner, make_alert())
-    sho.wait_for_selector(row(alert_id), timeout=1000)
+    sho.wait_for_selector(row(alert_id), timeout=5000)
     sho.goto(f"{server.http}/#/alerts/{alert_id}")
     sho.wait_for_selector("#map circle.pos", timeout=5000)
     before = sho.get_attribute("#map circle.pos", "cx")
@@ -257,7 +257,7 @@ def test_phone_viewport_has_no_horizontal_overflow_and_big_buttons(
     phone = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
     page = open_console(browser, pages, server, "sho_jsw", **phone)
     alert_id = post_alert(server.http, partner, make_alert())
-    page.wait_for_selector(row(alert_id), timeout=1000)
+    page.wait_for_selector(row(alert_id), timeout=5000)
     for where in ("list", "detail"):
         if where == "detail":
             page.click(f"{row(alert_id)} a")
@@ -333,7 +333,7 @@ def test_extensions_add_pages_through_window_dispatch(
 
     page = open_console(browser, pages, server, "sho_jsw")
     alert_id = post_alert(server.http, partner, make_alert())
-    page.wait_for_selector(row(alert_id), timeout=1000)
+    page.wait_for_selector(row(alert_id), timeout=5000)
     page.click("#nav a[data-route='hello']")
     page.wait_for_selector("#ext-hello")
     assert page.inner_text("#ext-hello") == f"Hello page [{alert_id}]"

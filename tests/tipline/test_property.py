@@ -32,6 +32,8 @@ WORDS = [
     "हिंदी",
     "english",
     "",
+    "²",  # a digit that is not a number: int() refuses it
+    "२",  # Devanagari 2
 ]
 messages = st.builds(
     conv.Message,
@@ -84,3 +86,11 @@ def test_the_webhook_always_answers(client: TestClient, script: list[str]) -> No
     for text in script:
         replies = person.send(text)
         assert replies and all(r.strip() for r in replies), text
+
+
+def test_a_number_is_read_in_any_script_and_a_superscript_is_no_number() -> None:
+    options = [("hi", {"hindi"}), ("en", {"english"})]
+    assert conv.choose("२", options) == "en"  # Devanagari digits, as many phones type them
+    assert conv.choose("1", options) == "hi"
+    assert conv.choose("²", options) is None
+    assert conv.choose("3", options) is None
