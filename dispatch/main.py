@@ -102,6 +102,9 @@ def create_app(
         version="0.1.0",
         summary="Crisis-alert intake, routing, live consoles and escalation for police",
         lifespan=lifespan,
+        # The service exports its own Prometheus metrics (/metrics) and structured logs:
+        # FastAPI's OpenTelemetry hooks stay off (no provider check on every request).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.clock = clock
