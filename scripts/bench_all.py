@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.benchutil import calibrate
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench-results"
 PYTHON = sys.executable
@@ -38,8 +41,12 @@ def run(name: str, args: list[str]) -> dict[str, Any]:
     out = RESULTS / f"{name}.json"
     command = [PYTHON, str(REPO / "scripts" / args[0]), *args[1:], "--json", str(out)]
     print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
+    before = calibrate()
     started = time.monotonic()
     proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    seconds = round(time.monotonic() - started)
+    after = calibrate()
+    print(f"calibration {before} ms before, {after} ms after", flush=True)
     print(proc.stdout[-4000:], flush=True)
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr, flush=True)
@@ -49,7 +56,8 @@ def run(name: str, args: list[str]) -> dict[str, Any]:
     return {
         "data": data,
         "table": table,
-        "seconds": round(time.monotonic() - started),
+        "seconds": seconds,
+        "calibration_ms": [before, after],
         "command": " ".join(["python", *command[1:-2]]).replace(str(REPO) + "/", ""),
     }
 
@@ -89,7 +97,6 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     pg = args.postgres
-    sys.path.insert(0, str(REPO))
     ensure_database(pg)
     quick = args.quick
     history = Path(tempfile.mkdtemp(prefix="dispatch-history-")) / "history.db"
@@ -146,6 +153,13 @@ def main() -> None:
 ORDER = ("resolve", "intake", "live", "escalation", "review")
 
 
+def _calibration_note(calibration: list[float] | None) -> str:
+    if not calibration:
+        return ""
+    low, high = sorted(calibration)
+    return f", calibration {low} ms" if low == high else f", calibration {low}-{high} ms"
+
+
 def write_readme(results: dict[str, dict[str, Any]], quick: bool) -> None:
     """Replace the README's benchmark section: this run's tables, and for benchmarks not run
     this time (`--only`), the tables kept from their last run in bench-results/."""
@@ -155,6 +169,7 @@ def write_readme(results: dict[str, dict[str, Any]], quick: bool) -> None:
             (RESULTS / f"{name}.md").write_text(
                 f"**{name}** (`{result.get('command', '')}`, {when}"
                 + (", QUICK sizes" if quick else "")
+                + _calibration_note(result.get("calibration_ms"))
                 + ")\n\n"
                 + result["table"]
                 + "\n"
@@ -162,7 +177,10 @@ def write_readme(results: dict[str, dict[str, Any]], quick: bool) -> None:
     lines = [BEGIN, ""]
     lines.append(
         "Measured with `make bench` on this project's 2-core machine (PostgreSQL 15 on the "
-        "same machine); each table says when."
+        "same machine); each table says when, and the machine's calibration before and after "
+        "it (`scripts/benchutil.py calibrate`: milliseconds for a fixed piece of Python work, "
+        "lower is faster; this machine has ranged from about 30 to over 60 ms within a day, "
+        "and figures are comparable only at a similar calibration)."
     )
     for name in ORDER:
         saved = RESULTS / f"{name}.md"

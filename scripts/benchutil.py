@@ -4,10 +4,12 @@ small HTTP/1.1 client for the load loops."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import select
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,35 @@ def percentile(values: Sequence[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def calibrate(rounds: int = 5) -> float:
+    """Milliseconds this machine takes now for a fixed piece of Python work like a request's
+    (build a payload, JSON encode and decode it, hash it, insert it into SQLite in memory),
+    best of `rounds`. Lower is faster. The benchmarks print it beside their figures: this
+    machine's speed has varied by a factor of two or more within a day, and figures are only
+    comparable at a similar calibration.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        db = sqlite3.connect(":memory:")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, digest TEXT)")
+        started = time.perf_counter()
+        for i in range(2000):
+            payload = {
+                "external_id": f"cal-{i}",
+                "category": "suicide_risk",
+                "subject": {"name": "Test Person", "phones": [f"+91987650{i:04d}"]},
+                "location": {"lat": 26.886 + i * 1e-6, "lon": 78.9128, "accuracy_m": 50},
+            }
+            text = json.dumps(payload, sort_keys=True)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            db.execute("INSERT INTO t (body, digest) VALUES (?, ?)", (text, digest))
+            json.loads(text)
+        db.commit()
+        best = min(best, (time.perf_counter() - started) * 1000)
+        db.close()
+    return round(best, 1)
 
 
 def sqlite_url() -> str:
