@@ -79,6 +79,7 @@ def create_app(
         # Request handlers run in threads that share the GIL; requests beyond this many wait
         # in the event loop (DISPATCH_REQUEST_THREADS, a tuning knob for operators).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        database.start_background()
         started = []
         try:
             for runtime in RUNTIMES:
@@ -96,6 +97,7 @@ def create_app(
         finally:
             for runtime in reversed(started):
                 await runtime.stop(app)
+            await anyio.to_thread.run_sync(database.stop_background)
 
     app = FastAPI(
         title="crisis-dispatch",

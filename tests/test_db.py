@@ -1,10 +1,12 @@
 """The SQLite writer lock: waiters are served in arrival order; a timed-out waiter's turn
-passes on. PostgreSQL: a pooled connection the server closed is replaced before use."""
+passes on; the SQLite checkpointer keeps checkpoints out of commits and the WAL bounded.
+PostgreSQL: a pooled connection the server closed is replaced before use."""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -145,3 +147,102 @@ def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> No
     assert calls == ["doorbell"]
     commit(quiet=False)
     assert calls == ["doorbell", "waker", "doorbell"]
+
+
+def _write_rows(database: Database, commits: int) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, b TEXT)"))
+    for _ in range(commits):
+        with database.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO filler (b) VALUES (:b)"), [{"b": "x" * 3000}] * 4)
+
+
+def _autocheckpoint(database: Database) -> int:
+    with database.engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+def test_sqlite_commits_leave_checkpoints_to_the_checkpointer_which_keeps_the_wal_bounded(
+    tmp_path: Any,
+) -> None:
+    path = tmp_path / "wal.db"
+    database = Database(f"sqlite:///{path}")
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    checkpointer.interval_s = 3600  # passes run only when the test calls them
+    checkpointer.limit_pages = 200
+    wal = tmp_path / "wal.db-wal"
+    try:
+        assert _autocheckpoint(database) == 1000  # SQLite's own, until the thread runs
+        database.start_background()
+        assert _autocheckpoint(database) == 0
+        _write_rows(database, 250)  # about 1,500 pages: past SQLite's automatic checkpoint
+        pages, done = checkpointer.checkpoint()
+        assert pages > 1000, "a commit checkpointed (and restarted the WAL) by itself"
+        assert done == pages  # the locked RESTART pass: everything is in the database file
+        assert checkpointer.locked_passes == 1
+        grown = wal.stat().st_size
+        _write_rows(database, 10)  # the WAL starts again from its beginning ...
+        assert wal.stat().st_size <= grown  # ... instead of growing
+        small, _ = checkpointer.checkpoint()
+        assert small < 200 and checkpointer.locked_passes == 1  # under the limit: passive only
+        with database.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM filler")).scalar_one() == 1040
+    finally:
+        database.stop_background()
+        assert _autocheckpoint(database) == 1000  # stopped: commits checkpoint again
+        database.dispose()
+
+
+def test_the_checkpointer_thread_checkpoints_on_its_own_and_once_more_when_stopped(
+    tmp_path: Any,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'thread.db'}")
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    checkpointer.interval_s = 0.05
+    try:
+        database.start_background()
+        _write_rows(database, 5)
+        deadline = time.monotonic() + 5
+        while checkpointer.passes == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.passes > 0
+    finally:
+        database.stop_background()
+    assert checkpointer.locked_passes >= 1  # the last pass, on the way out
+    database.dispose()
+
+
+def test_under_steady_writes_and_reads_the_wal_stays_bounded(tmp_path: Any) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'steady.db'}")
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    checkpointer.interval_s = 0.05
+    checkpointer.limit_pages = 100  # 400 KiB
+    _write_rows(database, 1)
+    stop = threading.Event()
+
+    def read() -> None:  # a console's reads, one after another
+        while not stop.is_set():
+            with database.engine.connect() as conn:
+                conn.execute(sa.text("SELECT max(id) FROM filler")).scalar()
+
+    reader = threading.Thread(target=read)
+    database.start_background()
+    reader.start()
+    try:
+        written = 0
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            _write_rows(database, 5)
+            written += 5
+    finally:
+        stop.set()
+        reader.join()
+        database.stop_background()
+    wal = (tmp_path / "steady.db-wal").stat().st_size
+    bound = 6 * 100 * 4096  # a few limits' worth
+    assert written * 4 * 3000 > 4 * bound, "too few writes to tell"
+    assert wal < bound  # (a passive checkpoint under the lock let it grow to 5 MiB here)
+    database.dispose()
