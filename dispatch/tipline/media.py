@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image, ImageOps
 
 log = logging.getLogger(__name__)
 # Pillow's DEBUG log prints every EXIF tag it parses (camera serials, GPS, a phone number in
@@ -92,6 +91,9 @@ def strip_metadata(content: bytes, content_type: str) -> tuple[bytes, bool]:
 
 
 def _strip_image(content: bytes, fmt: str) -> bytes:
+    # Imported here: Pillow costs every process start 0.2 s, and only tips carry images.
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(io.BytesIO(content)) as original:
             original.load()

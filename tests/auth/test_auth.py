@@ -74,3 +74,17 @@ def test_admin_creates_users_others_cannot(
     assert "sho_bakewar" in [
         u["username"] for u in client.get("/api/v1/users", headers=auth["admin"]).json()
     ]
+
+
+def test_an_unknown_user_is_checked_against_a_hash_as_costly_as_a_real_one() -> None:
+    import pytest
+    from argon2.exceptions import VerifyMismatchError
+
+    from dispatch.auth import service
+
+    # A real argon2 hash (a mismatch, not an invalid hash) with the hasher's own parameters:
+    # verifying against it costs what verifying a real user's password does.
+    assert not service._hasher.check_needs_rehash(service._DUMMY_HASH)
+    with pytest.raises(VerifyMismatchError):
+        service._hasher.verify(service._DUMMY_HASH, "ghost's guess")
+    assert service.verify_password(service._DUMMY_HASH, "ghost's guess") is False
