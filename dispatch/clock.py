@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator, AwareDatetime
 
 
 class Clock(Protocol):
@@ -52,3 +54,17 @@ def utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware date-time in UTC; ValueError (a 422 naming the field, where it is input) if
+    it lies outside the years 1-9999 there ('0001-01-01T00:00:00+05:30' is in year 0 UTC,
+    which Python and the databases cannot hold)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("date-time out of range (years 1 to 9999 in UTC)") from exc
+
+
+# Every date-time a client sends: with its UTC offset, and within range once in UTC.
+UtcDateTime = Annotated[AwareDatetime, AfterValidator(as_utc)]

@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from dispatch.clock import UtcDateTime
 from dispatch.db import JSONType, UTCDateTime
 
 
@@ -202,7 +203,7 @@ class AlertIn(_Open):
 
     external_id: str = Field(min_length=1, max_length=200)
     category: Category
-    detected_at: AwareDatetime | None = None
+    detected_at: UtcDateTime | None = None
     subject: SubjectIn | None = None
     content: ContentIn | None = None
     location: LocationIn | None = None
@@ -211,7 +212,7 @@ class AlertIn(_Open):
 class SignalIn(_Open):
     """A follow-up signal: a new location fix and/or new content."""
 
-    detected_at: AwareDatetime | None = None
+    detected_at: UtcDateTime | None = None
     location: LocationIn | None = None
     content: ContentIn | None = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from dispatch.alerts.models import (
 from dispatch.alerts.writer import IntakeUnavailable, IntakeWriter
 from dispatch.auth.deps import CurrentUser, RawBody, SignedPartner, UserScope, require_roles
 from dispatch.auth.models import Role, User
+from dispatch.clock import UtcDateTime
 from dispatch.db import SessionDep
 from dispatch.deps import MAX_ID, ClockDep, ReceivedAt, ResolverDep, SettingsDep
 from dispatch.pii import PiiVault
@@ -231,15 +231,11 @@ def list_alerts(
     open_only: Annotated[bool, Query(alias="open")] = False,
     station: str | None = None,
     unresolved: bool = False,
-    since: datetime | None = None,
+    since: UtcDateTime | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertSummary]:
     """Alerts in the user's scope, newest first (filters: status, open, station, since)."""
-    if since is not None and since.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "since must include a UTC offset"
-        )
     alerts = alerts_service.list_alerts(
         session=session,
         scope=scope,

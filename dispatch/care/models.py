@@ -7,11 +7,12 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from dispatch.alerts.models import AlertSummary
+from dispatch.clock import UtcDateTime
 from dispatch.db import JSONType, UTCDateTime
 
 
@@ -131,7 +132,7 @@ class CloseIn(BaseModel):
     transferred_to: str | None = Field(
         default=None, max_length=300, validate_default=True, description="Needed for transferred"
     )
-    contacted_at: AwareDatetime | None = None
+    contacted_at: UtcDateTime | None = None
     attended_by: list[str] = Field(default_factory=list, max_length=50)
     notes: str | None = Field(default=None, max_length=10000)
 
@@ -181,7 +182,7 @@ class CounsellingIn(BaseModel):
     recipient: Recipient
     by: CounsellingBy
     counsellor_name: str | None = Field(default=None, max_length=200)
-    at: AwareDatetime | None = None
+    at: UtcDateTime | None = None
     notes: str | None = Field(default=None, max_length=10000)
 
 

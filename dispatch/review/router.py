@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from dispatch.auth.deps import require_roles
 from dispatch.auth.models import Role, User
 from dispatch.auth.scope import Scope
+from dispatch.clock import as_utc
 from dispatch.db import SessionDep
 from dispatch.deps import ClockDep, SettingsDep
 from dispatch.review import service
@@ -47,11 +48,19 @@ def _moment(name: str, value: str, *, end: bool) -> datetime:
         if len(value) == 10:
             day = date.fromisoformat(value)
             moment = datetime.combine(day, time(), IST)
-            return moment + timedelta(days=1) if end else moment
-        parsed = datetime.fromisoformat(value)
+            moment = moment + timedelta(days=1) if end else moment
+        else:
+            parsed = datetime.fromisoformat(value)
+            moment = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=IST)
     except ValueError as exc:
         raise _bad(name, "expected an ISO date (2026-11-01) or date-time") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=IST)
+    except OverflowError as exc:  # the day after 9999-12-31
+        raise _bad(name, "date out of range (years 1 to 9999)") from exc
+    try:
+        as_utc(moment)  # the databases hold it in UTC: '0001-01-01T00:00+05:30' is year 0
+    except ValueError as exc:
+        raise _bad(name, str(exc)) from exc
+    return moment
 
 
 @router.get(

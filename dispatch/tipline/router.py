@@ -22,12 +22,12 @@ from fastapi import (
     Path as PathParam,
 )
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
-from pydantic import AwareDatetime
 from sqlmodel import Session, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatch.auth.deps import CurrentUser
 from dispatch.auth.models import User
+from dispatch.clock import UtcDateTime
 from dispatch.db import SessionDep
 from dispatch.deps import MAX_ID, ClockDep, ResolverDep, SettingsDep
 from dispatch.notify.webhooks import TwilioForm
@@ -140,8 +140,8 @@ def tip_stats(
     resolver: ResolverDep,
     settings: SettingsDep,
     district: Annotated[str | None, Query(max_length=100)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UtcDateTime | None = None,
+    until: UtcDateTime | None = None,
     format_: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
     """Station table, weekly and monthly trends, sensitivity, open/closed, time to action."""

@@ -156,6 +156,13 @@ def test_invalid_body_is_422_naming_the_field(
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "detected_at"
+    # Midnight of 1 January of year 1 in India is year 0 in UTC, which no database holds.
+    r = signed_post(
+        client, "/api/v1/alerts", make_alert(detected_at="0001-01-01T00:00:00+05:30"), partner
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "detected_at"
+    assert "out of range" in r.json()["detail"][0]["message"]
     r = signed_post(client, "/api/v1/alerts", [1, 2], partner)
     assert r.status_code == 422
     assert count_alerts(database) == 0
@@ -365,4 +372,7 @@ def test_received_at_orders_listing(
     since = (clock.now() - timedelta(minutes=2)).isoformat()
     recent = client.get("/api/v1/alerts", params={"since": since}, headers=auth["sho_jsw"]).json()
     assert [a["id"] for a in recent] == list(reversed(ids[1:]))
+    for bad in ("2026-11-24T22:30", "0001-01-01T00:00:00+05:30"):  # no offset; year 0 in UTC
+        r = client.get("/api/v1/alerts", params={"since": bad}, headers=auth["sho_jsw"])
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.since", bad
     assert "subject" not in json.dumps(listed[0]).replace("subject_label", "")

@@ -121,6 +121,14 @@ def test_contacted_at_must_be_between_receipt_and_now(
     )
     assert r.status_code == 422  # no UTC offset
     r = close(
+        client,
+        alert_id,
+        auth["sho_jsw"],
+        outcome="false_alarm",
+        contacted_at="9999-12-31T23:00:00-05:00",  # after the last moment a database holds
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "contacted_at", r.text
+    r = close(
         client, alert_id, auth["sho_jsw"], outcome="false_alarm", contacted_at=received.isoformat()
     )
     assert r.status_code == 200

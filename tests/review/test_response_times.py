@@ -319,6 +319,8 @@ BAD_PARAMETERS: list[tuple[dict[str, str], str]] = [
     ({"slowest_by": "lunch"}, "slowest_by"),
     ({"format": "xml"}, "format"),
     ({"rows": "everything"}, "rows"),
+    ({"from": "2026-11-01", "to": "9999-12-31"}, "to"),  # the day after it does not exist
+    ({"from": "0001-01-01T00:00:00+05:30"}, "from"),  # year 0 in UTC
 ]
 
 

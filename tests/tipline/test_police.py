@@ -269,6 +269,9 @@ def test_dashboard_stats_csv_and_page(
     assert stats["time_to_action_hours"]["median"] == 1.5
     assert client.get("/api/v1/tips/stats", headers=auth["dig_kanpur"]).json()["total"] == 0
     assert client.get("/api/v1/tips/stats", headers=auth["sho_jsw"]).status_code == 403
+    for bad in ("0001-01-01T00:00:00+05:30", "9999-12-31T23:00:00-05:00", "2026-11-01T00:00"):
+        r = client.get("/api/v1/tips/stats", params={"since": bad}, headers=auth["sp_jaunpur"])
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "since"], bad
 
     exported = client.get("/api/v1/tips/stats?format=csv", headers=auth["dig_varanasi"])
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
