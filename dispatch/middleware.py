@@ -35,6 +35,45 @@ class BodyTooLarge(Exception):
     """The request body passed the configured limit."""
 
 
+class NulInBody(Exception):
+    """A JSON or form body holds a NUL character."""
+
+
+_NUL_QUERY = b"%00"
+_NUL_JSON = b"\\u0000"
+_NUL_FORM = b"%00"
+
+
+def _nul_marker(scope: Scope) -> bytes | None:
+    """What a NUL character looks like in this request's body (JSON or a form), else None
+    (files and other bodies may hold any byte)."""
+    for key, value in scope.get("headers", []):
+        if key == b"content-type":
+            kind = value.split(b";")[0].strip().lower()
+            if kind == b"application/json" or kind.endswith(b"+json"):
+                return _NUL_JSON
+            if kind == b"application/x-www-form-urlencoded":
+                return _NUL_FORM
+            return None
+    return None
+
+
+def _holds_nul(data: bytes, marker: bytes) -> bool:
+    """Whether `data` writes a NUL character: %00 in a form; in JSON a \\u0000 escape whose
+    backslash is not itself escaped (an odd run of backslashes)."""
+    start = data.find(marker)
+    while start != -1:
+        if marker == _NUL_FORM:
+            return True
+        run = 0
+        while start - run - 1 >= 0 and data[start - run - 1] == 0x5C:  # backslash
+            run += 1
+        if run % 2 == 0:
+            return True
+        start = data.find(marker, start + 1)
+    return False
+
+
 class ArrivalMiddleware:
     """Stamps the arrival time first of all, limits body size, adds security headers."""
 
@@ -69,6 +108,9 @@ class ArrivalMiddleware:
         if length is not None and length > limit:
             await _too_large(send, limit)
             return
+        if _NUL_QUERY in scope.get("query_string", b""):
+            await _unprocessable(send, "the query string holds a NUL character (%00)")
+            return
         seen = 0
         status_code = 500
 
@@ -81,6 +123,9 @@ class ArrivalMiddleware:
                     raise BodyTooLarge
             return message
 
+        app_receive = limited_receive
+        marker = _nul_marker(scope)
+
         async def send_with_headers(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
@@ -92,10 +137,26 @@ class ArrivalMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            if marker is not None:
+                # A JSON or form body is read whole here (the app would read it whole too) and
+                # checked before the app sees it: PostgreSQL cannot store a NUL in text or
+                # JSONB, and no field needs one. Files and other bodies stream as they come.
+                replay = await _read_whole(limited_receive)
+                body = replay[0].get("body", b"") if replay[0]["type"] == "http.request" else b""
+                if _holds_nul(body, marker):
+                    raise NulInBody
+
+                async def replayed_receive() -> Message:
+                    return replay.pop(0) if replay else await receive()
+
+                app_receive = replayed_receive
+            await self.app(scope, app_receive, send_with_headers)
         except BodyTooLarge:
             await _too_large(send, limit)
             status_code = 413
+        except NulInBody:
+            await _unprocessable(send, "the body holds a NUL character (\\u0000 or %00)")
+            status_code = 422
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(
@@ -108,6 +169,18 @@ class ArrivalMiddleware:
                         }
                     )
                 )
+
+
+async def _read_whole(receive: Receive) -> list[Message]:
+    """The request's body as one message (or the disconnect that cut it short)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return [message]
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -127,4 +200,14 @@ async def _too_large(send: Send, limit: int) -> None:
         (b"content-length", str(len(body)).encode()),
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _unprocessable(send: Send, message: str) -> None:
+    body = json.dumps({"detail": f"{message}, which no field may hold"}).encode()
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from dispatch.auth.models import PartnerCredentials
+from dispatch.db import Database
+from tests.alerts.test_intake import count_alerts
+from tests.helpers import make_alert, signed_post
+
 
 def test_intake_body_over_one_mib_is_413(client: TestClient) -> None:
     r = client.post(
@@ -27,3 +32,37 @@ def test_action_report_may_carry_media_larger_than_one_mib(
     )
     assert r.status_code != 413, r.text
     assert r.status_code == 404  # the size passed; the tip does not exist
+
+
+def test_a_nul_character_in_json_a_form_or_the_query_is_422_and_nothing_is_stored(
+    client: TestClient,
+    partner: PartnerCredentials,
+    database: Database,
+    auth: dict[str, dict[str, str]],
+) -> None:
+    # PostgreSQL cannot store a NUL in text or JSONB: it used to fail there with a 500.
+    for body in (make_alert(external_id="a\u0000b"), make_alert(note="x\u0000")):
+        r = signed_post(client, "/api/v1/alerts", body, partner)
+        assert r.status_code == 422 and "NUL" in r.json()["detail"], r.text
+    assert count_alerts(database) == 0
+    # A backslash written before "u0000" is text, not a NUL: accepted.
+    r = signed_post(client, "/api/v1/alerts", make_alert(external_id="a\\u0000b"), partner)
+    assert r.status_code == 201, r.text
+    r = client.get("/api/v1/alerts", params={"station": "a\u0000"}, headers=auth["cell"])
+    assert r.status_code == 422 and "query string" in r.json()["detail"]
+    r = client.post("/api/v1/auth/token", data={"username": "cell\u0000", "password": "x"})
+    assert r.status_code == 422 and "NUL" in r.json()["detail"]
+    # A photo's bytes are not text: an upload with NUL bytes is not refused for them.
+    files = {"files": ("raid.jpg", b"\xff\xd8\x00\x00%00\\u0000", "image/jpeg")}
+    r = client.post(
+        "/api/v1/tips/T-ZZZZ/action", data={"text": "ok"}, files=files, headers=auth["sp_jaunpur"]
+    )
+    assert r.status_code == 404  # past the check; the tip does not exist
+
+
+def test_a_nul_escape_is_told_from_an_escaped_backslash() -> None:
+    from dispatch.middleware import _NUL_JSON, _holds_nul
+
+    assert _holds_nul(b'{"a": "x\\u0000"}', _NUL_JSON)
+    assert not _holds_nul(b'{"a": "x\\\\u0000"}', _NUL_JSON)  # an escaped backslash
+    assert _holds_nul(b'{"a": "x\\\\\\u0000"}', _NUL_JSON)  # \\ then the escape
