@@ -62,7 +62,12 @@ async def verified_twilio_form(request: Request) -> dict[str, str]:
     ):
         log.warning("rejected a Twilio webhook with a missing or wrong signature: %s", url)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid Twilio signature")
-    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    # A NUL cannot be stored in PostgreSQL text; whatever else was typed is kept and answered.
+    return {
+        key: value.replace("\x00", "")
+        for key, value in form.multi_items()
+        if isinstance(value, str)
+    }
 
 
 TwilioForm = Annotated[dict[str, str], Depends(verified_twilio_form)]

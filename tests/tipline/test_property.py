@@ -83,6 +83,7 @@ def test_every_step_answers(state: conv.State, data: dict[str, Any], message: co
 def test_the_webhook_always_answers(client: TestClient, script: list[str]) -> None:
     person = Informant(client, "+919844444444")
     person.send("cancel")
+    assert person.send("h\x00i")  # a NUL, which PostgreSQL cannot store: still answered
     for text in script:
         replies = person.send(text)
         assert replies and all(r.strip() for r in replies), text
