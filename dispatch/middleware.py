@@ -197,20 +197,19 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body is larger than the {limit} byte limit"}).encode()
-    headers: list[Any] = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _refuse(send, 413, f"request body is larger than the {limit} byte limit")
 
 
 async def _unprocessable(send: Send, message: str) -> None:
-    body = json.dumps({"detail": f"{message}, which no field may hold"}).encode()
+    await _refuse(send, 422, f"{message}, which no field may hold")
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    """Answer with a JSON error before the app has seen the request."""
+    body = json.dumps({"detail": detail}).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
