@@ -61,7 +61,7 @@ def as_utc(value: datetime) -> datetime:
     it lies outside the years 1-9999 there ('0001-01-01T00:00:00+05:30' is in year 0 UTC,
     which Python and the databases cannot hold)."""
     try:
-        return value.astimezone(UTC)
+        return utc(value)
     except OverflowError as exc:
         raise ValueError("date-time out of range (years 1 to 9999 in UTC)") from exc
 

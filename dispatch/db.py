@@ -82,9 +82,8 @@ class Database:
                 max_overflow=20,
             )
             event.listen(self.engine, "connect", _sqlite_on_connect)
-            self.sqlite_writer: _SqliteWriter | None = _SqliteWriter(self.engine)
             self.checkpointer: SqliteCheckpointer | None = SqliteCheckpointer(
-                self.engine, self.sqlite_writer
+                self.engine, _SqliteWriter(self.engine)
             )
         else:
             self.engine = sa.create_engine(
@@ -98,7 +97,6 @@ class Database:
                 pool_timeout=10,
             )
             IdlePing(self.engine, idle_ping_s)
-            self.sqlite_writer = None
             self.checkpointer = None
         self.session_factory = sessionmaker(
             bind=self.engine, class_=Session, expire_on_commit=False, info={"database": self}
@@ -198,13 +196,17 @@ class SqliteCheckpointer:
         self.writer = writer
         self.interval_s = interval_s
         self.limit_pages = limit_pages
-        self.running = False
         self.passes = 0  # checkpoints run (for tests)
         self.locked_passes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection: sqlite3.Connection | None = None
         event.listen(engine.pool, "checkout", self._checkout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread, not the commits, checkpoints now."""
+        return self._thread is not None
 
     def _checkout(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         # 0: this connection never checkpoints (the thread does); 1000: SQLite's default.
@@ -219,7 +221,6 @@ class SqliteCheckpointer:
         """Take checkpoints over from the commits."""
         if self._thread is not None:
             return
-        self.running = True
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
@@ -232,7 +233,6 @@ class SqliteCheckpointer:
         self._stop.set()
         thread.join()
         self._thread = None
-        self.running = False
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -39,9 +39,8 @@ class NulInBody(Exception):
     """A JSON or form body holds a NUL character."""
 
 
-_NUL_QUERY = b"%00"
+_NUL_PERCENT = b"%00"  # in a query string or a form
 _NUL_JSON = b"\\u0000"
-_NUL_FORM = b"%00"
 
 
 def _nul_marker(scope: Scope) -> bytes | None:
@@ -53,7 +52,7 @@ def _nul_marker(scope: Scope) -> bytes | None:
             if kind == b"application/json" or kind.endswith(b"+json"):
                 return _NUL_JSON
             if kind == b"application/x-www-form-urlencoded":
-                return _NUL_FORM
+                return _NUL_PERCENT
             return None
     return None
 
@@ -61,10 +60,10 @@ def _nul_marker(scope: Scope) -> bytes | None:
 def _holds_nul(data: bytes, marker: bytes) -> bool:
     """Whether `data` writes a NUL character: %00 in a form; in JSON a \\u0000 escape whose
     backslash is not itself escaped (an odd run of backslashes)."""
+    if marker == _NUL_PERCENT:
+        return marker in data
     start = data.find(marker)
     while start != -1:
-        if marker == _NUL_FORM:
-            return True
         run = 0
         while start - run - 1 >= 0 and data[start - run - 1] == 0x5C:  # backslash
             run += 1
@@ -111,7 +110,7 @@ class ArrivalMiddleware:
         # Twilio's signed webhooks are answered whatever a citizen typed: their forms are
         # cleaned of NULs after the signature is checked (notify.webhooks).
         webhook = str(scope.get("path", "")).startswith("/webhooks/")
-        if not webhook and _NUL_QUERY in scope.get("query_string", b""):
+        if not webhook and _NUL_PERCENT in scope.get("query_string", b""):
             await _unprocessable(send, "the query string holds a NUL character (%00)")
             return
         seen = 0
