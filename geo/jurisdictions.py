@@ -239,6 +239,9 @@ class JurisdictionIndex:
         self._stations = [stations[i] for i in order]
         self._geoms = np.array([geometries[i] for i in order], dtype=object)
         shapely.prepare(self._geoms)
+        self._boundaries = shapely.boundary(self._geoms)
+        shapely.prepare(self._boundaries)
+        self._overlaps: dict[int, bool] = {}
         self._tree = shapely.STRtree(self._geoms)
         self._ids = np.array([s.id for s in self._stations], dtype=object)
         self.stations: dict[str, Station] = {s.id: s for s in self._stations}
@@ -356,6 +359,10 @@ class JurisdictionIndex:
     ) -> list[Candidate]:
         rx = accuracy_m / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 1e-6))
         ry = accuracy_m / METRES_PER_DEGREE
+        if self._wholly_inside(inside, lat, lon, rx, ry):
+            # The usual GPS fix: the circle is all the containing station's (no intersection
+            # of a circle polygon with every nearby area needed).
+            return [Candidate(self._stations[inside], 1.0, 0.0)]
         ring = self._unit_circle * np.array([rx, ry]) + np.array([lon, lat])
         circle = shapely.polygons(ring)
         area = circle.area
@@ -372,6 +379,47 @@ class JurisdictionIndex:
         if inside >= 0 and all(c.station.id != self._stations[inside].id for c in out):
             out.insert(0, Candidate(self._stations[inside], 0.0, 0.0))
         return out
+
+    def _wholly_inside(self, inside: int, lat: float, lon: float, rx: float, ry: float) -> bool:
+        """Whether the uncertainty ellipse (half-axes rx, ry degrees) around the point lies in
+        the interior of station `inside` with no other station's area reaching it: then the
+        station has all of it, and no circle polygon need be intersected with any area.
+
+        First the grid (cells owned by one station's interior, no geometry at all), then the
+        distance from the point to the station's boundary, for a station whose interior no
+        other area overlaps (computed once per station).
+        """
+        if inside < 0:
+            return False
+        gx, gy, size, nx, ny = self._grid
+        x0, x1 = int((lon - rx - gx) // size), int((lon + rx - gx) // size)
+        y0, y1 = int((lat - ry - gy) // size), int((lat + ry - gy) // size)
+        cells = (x1 - x0 + 1) * (y1 - y0 + 1)
+        if min(x0, y0) >= 0 and x1 < nx and y1 < ny and cells <= 4:
+            owners = self._owner_list
+            if all(
+                owners[iy * nx + ix] == inside
+                for iy in range(y0, y1 + 1)
+                for ix in range(x0, x1 + 1)
+            ):
+                return True
+        if self._overlapped(inside):
+            return False
+        distance = shapely.distance(self._boundaries[inside], shapely.Point(lon, lat))
+        return float(distance) > max(rx, ry)
+
+    def _overlapped(self, index: int) -> bool:
+        """Whether another station's area shares interior with this one (data errors that
+        `check` reports as overlaps); cached per station."""
+        known = self._overlaps.get(index)
+        if known is None:
+            geom = self._geoms[index]
+            others = [i for i in self._tree.query(geom).tolist() if i != index]
+            known = bool(
+                others and shapely.relate_pattern(self._geoms[others], geom, "T********").any()
+            )
+            self._overlaps[index] = known
+        return known
 
     def _nearest(self, lat: float, lon: float, point: Any) -> tuple[int, float] | None:
         if self.nearest_max_m <= 0:

@@ -177,3 +177,49 @@ def test_feature_collection_and_units() -> None:
         "ETW-JASWANTNAGAR"
         in units["ranges"]["Kanpur"]["districts"]["Etawah"]["circles"]["Jaswantnagar"]
     )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(25.0, 27.3), st.floats(78.5, 84.0), st.floats(1.0, 3000.0)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_accuracy_circle_inside_one_station_ranks_as_the_geometry_does(
+    points: list[tuple[float, float, float]],
+) -> None:
+    """The grid's shortcut (a circle in cells owned by one station) gives the candidates
+    that intersecting the circle with every station's area gives."""
+    index = _demo()
+    general = geo.JurisdictionIndex.__new__(geo.JurisdictionIndex)
+    general.__dict__.update(index.__dict__)
+    general._wholly_inside = lambda *args: False  # type: ignore[method-assign]
+    for lat, lon, accuracy in points:
+        fast = index.resolve(lat, lon, accuracy_m=accuracy)
+        slow = general.resolve(lat, lon, accuracy_m=accuracy)
+        assert fast.method == slow.method
+        assert [c.station.id for c in fast.candidates] == [c.station.id for c in slow.candidates]
+        assert [c.share for c in fast.candidates] == pytest.approx(
+            [c.share for c in slow.candidates], abs=1e-9
+        )
+
+
+def test_gps_fix_deep_inside_a_station_is_wholly_its_own() -> None:
+    index = _demo()
+    result = index.resolve(26.8860, 78.9128, accuracy_m=50)
+    assert result.station is not None and result.station.id == "ETW-JASWANTNAGAR"
+    assert [(c.station.id, c.share) for c in result.candidates] == [("ETW-JASWANTNAGAR", 1.0)]
+
+
+def test_overlapping_areas_share_a_circle_deep_inside_one_of_them() -> None:
+    # B overlaps A's middle (bad data, which `check` reports): a fix there is in both.
+    index = geo.JurisdictionIndex.from_geojson(
+        collection(feature("A", square(80.0, 26.0, 1.0)), feature("B", square(80.4, 26.4, 0.2)))
+    )
+    result = index.resolve(26.5, 80.5, accuracy_m=500)
+    assert result.station is not None and result.station.id == "A"
+    assert sorted(c.station.id for c in result.candidates) == ["A", "B"]
+    alone = index.resolve(26.1, 80.1, accuracy_m=500)
+    assert [(c.station.id, c.share) for c in alone.candidates] == [("A", 1.0)]
