@@ -72,9 +72,10 @@ def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def message(event: AlertEvent, summary: dict[str, Any] | None) -> str:
-    """The JSON text of a live event: the event and its alert's current summary."""
-    return json.dumps(
+def message(event: AlertEvent, summary: str) -> str:
+    """The JSON text of a live event: the event and its alert's current summary (`summary`:
+    that summary already encoded, or "null"; an alert's several events share one)."""
+    head = json.dumps(
         {
             "id": event.id,
             "type": event.type,
@@ -82,12 +83,17 @@ def message(event: AlertEvent, summary: dict[str, Any] | None) -> str:
             "at": event.at.isoformat(),
             "actor": event.actor,
             "data": event.data,
-            "alert": summary,
         },
         ensure_ascii=False,
         separators=(",", ":"),
         default=str,
     )
+    return f'{head[:-1]},"alert":{summary}}}'
+
+
+def encode_summary(summary: dict[str, Any]) -> str:
+    """An alert's summary as the JSON a live event carries."""
+    return json.dumps(summary, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 _ALERTS = Alert.__table__  # type: ignore[attr-defined]
@@ -125,18 +131,22 @@ def _summaries(in_list: Any) -> Any:
 
 def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
     ids = {r.alert_id for r in rows if r.alert_id is not None}
-    summaries: dict[int | None, dict[str, Any]] = {}
+    summaries: dict[int | None, str] = {}
     if ids:
         statement, params = with_values("live.summaries", sorted(ids), _summaries)
         found = session.connection().execute(statement, params).all()
-        # One summary per alert per batch: an intake and its escalation are several events.
-        # The rows carry the summary's columns as attributes (they are not ORM instances).
+        # One summary per alert per batch, encoded once: an intake and its escalation are
+        # several events. The rows carry the summary's columns as attributes (they are not
+        # ORM instances).
         summaries = {
-            a.id: alerts_service.summary(a).model_dump(mode="json")  # type: ignore[arg-type]
+            a.id: encode_summary(
+                alerts_service.summary(a).model_dump(mode="json")  # type: ignore[arg-type]
+            )
             for a in found
         }
     return [
-        LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id))) for r in rows
+        LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id, "null")))
+        for r in rows
     ]
 
 
