@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -245,3 +246,50 @@ def test_under_steady_writes_and_reads_the_wal_stays_bounded(tmp_path: Any) -> N
     assert written * 4 * 3000 > 4 * bound, "too few writes to tell"
     assert wal < bound  # (a passive checkpoint under the lock let it grow to 5 MiB here)
     database.dispose()
+
+
+def test_a_transient_row_is_the_row_its_constructor_builds_and_stores_alike(
+    database: Database,
+) -> None:
+    from sqlalchemy import inspect
+
+    from dispatch.alerts.models import Alert
+    from dispatch.db import row_values, transient
+
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "partner_id": None,
+        "external_id": "t-1",
+        "source": "partner",
+        "category": "suicide_risk",
+        "status": "new",
+        "detected_at": now,
+        "received_at": now,
+        "updated_at": now,
+        "resolution_method": "contains",
+        "candidates": [{"station_id": "ETW-JASWANTNAGAR", "share": 1.0}],
+        "lat": 26.886,
+        "lon": 78.9128,
+        "accuracy_m": 50.0,
+        "subject_sealed": "sealed",
+        "subject_label": "T. P.",
+        "extra": {"kept": True},
+        "escalation_due_at": now,
+    }
+    built, fast = Alert(**values), transient(Alert, **values)
+    assert {f: getattr(fast, f) for f in Alert.model_fields} == {
+        f: getattr(built, f) for f in Alert.model_fields
+    }
+    assert row_values(fast) == row_values(built)
+    assert inspect(fast).transient
+    fast.station_id = "ETW-JASWANTNAGAR"  # instrumented like any other instance
+    with database.session() as session:
+        session.add(fast)
+        session.commit()
+        stored = session.get(Alert, fast.id)
+        assert stored is not None
+        assert (stored.external_id, stored.station_id, stored.extra) == (
+            "t-1",
+            "ETW-JASWANTNAGAR",
+            {"kept": True},
+        )

@@ -31,7 +31,7 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
-from dispatch.db import row_values, with_values
+from dispatch.db import row_values, transient, with_values
 from dispatch.pii import PiiVault, label_for
 
 
@@ -266,7 +266,8 @@ def prepare(
     ):
         if part is not None and part.model_extra:
             extra[name] = dict(part.model_extra)
-    alert = Alert(
+    alert = transient(
+        Alert,
         partner_id=partner_id,
         external_id=payload.external_id,
         source="partner",
