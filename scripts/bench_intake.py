@@ -1,5 +1,8 @@
 """Intake latency: 1,000 sequential signed alerts against a running server, p50/p99.
 
+With PostgreSQL, first the same number of bare one-row commits with no service running: the
+server's own commit latency on this machine, under everything the service does.
+
 Usage: .venv/bin/python scripts/bench_intake.py [--count 1000] [--postgres URL] [--json out.json]
 """
 
@@ -109,6 +112,31 @@ def _measure(client: HttpClient, key: str, secret: str, count: int) -> dict[str,
     }
 
 
+def bare_commits(url: str, count: int = 1000) -> dict[str, float]:
+    """The floor under PostgreSQL's intake latency: `count` bare one-row commits, one about
+    every 10 ms, with no service running (each waits for the server's WAL flush to disk)."""
+    import psycopg
+
+    from dispatch.live.listener import conninfo
+
+    latencies = []
+    with psycopg.connect(conninfo(url)) as conn:
+        conn.execute("CREATE TEMPORARY TABLE bench_commit (x integer)")
+        conn.commit()
+        for _ in range(count):
+            started = time.perf_counter()
+            conn.execute("INSERT INTO bench_commit VALUES (1)")
+            conn.commit()
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.008)
+    return {
+        "count": count,
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2),
+    }
+
+
 def main() -> None:
     """Run on SQLite and, if given, PostgreSQL; print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -122,6 +150,9 @@ def main() -> None:
     results = {"sqlite": run(sqlite_url(), args.count)}
     if args.postgres:
         reset_postgres(args.postgres)
+        results["postgres, bare one-row commits (no service)"] = bare_commits(
+            args.postgres, args.count
+        )
         results["postgres"] = run(args.postgres, args.count)
         if args.worker:
             reset_postgres(args.postgres)
