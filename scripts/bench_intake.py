@@ -104,8 +104,13 @@ def _measure(client: HttpClient, key: str, secret: str, count: int) -> dict[str,
         latencies.append((time.perf_counter() - started) * 1000)
         if status != 201:
             raise RuntimeError(f"intake answered {status}: {answer.decode(errors='replace')}")
+    return _figures(latencies)
+
+
+def _figures(latencies: list[float]) -> dict[str, float]:
+    """Count, p50, p99 and max of latencies in ms."""
     return {
-        "count": count,
+        "count": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
         "max_ms": round(max(latencies), 2),
@@ -113,7 +118,7 @@ def _measure(client: HttpClient, key: str, secret: str, count: int) -> dict[str,
 
 
 def bare_commits(url: str, count: int = 1000) -> dict[str, float]:
-    """The floor under PostgreSQL's intake latency: `count` bare one-row commits, one about
+    """What PostgreSQL alone costs at the moment: `count` bare one-row commits, one about
     every 10 ms, with no service running (each waits for the server's WAL flush to disk)."""
     import psycopg
 
@@ -129,12 +134,7 @@ def bare_commits(url: str, count: int = 1000) -> dict[str, float]:
             conn.commit()
             latencies.append((time.perf_counter() - started) * 1000)
             time.sleep(0.008)
-    return {
-        "count": count,
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "max_ms": round(max(latencies), 2),
-    }
+    return _figures(latencies)
 
 
 def main() -> None:

@@ -190,8 +190,9 @@ def test_feature_collection_and_units() -> None:
 def test_accuracy_circle_inside_one_station_ranks_as_the_geometry_does(
     points: list[tuple[float, float, float]],
 ) -> None:
-    """The grid's shortcut (a circle in cells owned by one station) gives the candidates
-    that intersecting the circle with every station's area gives."""
+    """The shortcut for a circle wholly inside one station (grid cells it owns, or the
+    distance to its boundary) gives the candidates that intersecting the circle with every
+    station's area gives."""
     index = _demo()
     general = geo.JurisdictionIndex.__new__(geo.JurisdictionIndex)
     general.__dict__.update(index.__dict__)
