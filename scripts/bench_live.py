@@ -13,6 +13,7 @@ every alert got its 201, every one reached its consoles and the intake p99 staye
 Usage:
   .venv/bin/python scripts/bench_live.py [--consoles 500] [--stations 50] [--rate 100]
       [--seconds 30] [--postgres URL] [--processes 1|2] [--throughput] [--json out.json]
+      [--rates 400 400 400]   (these throughput steps, all run, on the same servers)
 """
 
 from __future__ import annotations
@@ -305,6 +306,7 @@ def measure(
     seconds: float,
     throughput: bool,
     worker: bool = False,
+    rates: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """Set up a database, start servers, and run the delivery (and throughput) load."""
     points = station_points(stations)
@@ -327,9 +329,16 @@ def measure(
             )
         )
         result.update(processes=processes, consoles=per_station * stations, rate=rate)
-        if throughput:
+        if rates:
+            result["max_sustained_per_s"] = sustained(
+                bases, creds, points, tokens, rates, stop_at_failure=False
+            )
+        elif throughput:
             result["max_sustained_per_s"] = sustained(bases, creds, points, tokens)
     return result
+
+
+STEPS = (25, 50, 75, 100, 150, 200, 300, 400, 500)
 
 
 def sustained(
@@ -337,10 +346,16 @@ def sustained(
     creds: tuple[str, str],
     points: list[tuple[str, float, float]],
     tokens: dict[str, str],
+    rates: tuple[int, ...] = STEPS,
+    *,
+    stop_at_failure: bool = True,
 ) -> float:
-    """The highest offered rate (alerts/s, 10 s steps) taken, committed and pushed in full."""
+    """The highest offered rate (alerts/s, 10 s steps) taken, committed and pushed in full.
+
+    With `stop_at_failure` off (`--rates`), every rate given is run, in order, on the same
+    servers: to see how often a rate holds, not only the first step that fails."""
     best = 0.0
-    for rate in (25, 50, 75, 100, 150, 200, 300, 400, 500):
+    for rate in rates:
         summary = summarise(
             run_loop(
                 load(
@@ -362,8 +377,10 @@ def sustained(
         )
         print(f"  throughput step {rate}/s: {summary} -> {'sustained' if ok else 'not'}")
         if not ok:
-            break
-        best = float(rate)
+            if stop_at_failure:
+                break
+            continue
+        best = max(best, float(rate))
     return best
 
 
@@ -377,6 +394,13 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (its public schema is reset!)")
     parser.add_argument("--processes", type=int, choices=(1, 2), nargs="*", default=[1, 2])
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument(
+        "--rates",
+        type=int,
+        nargs="+",
+        default=(),
+        help="throughput steps to run, each 10 s, all of them (no stop at the first failure)",
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument(
         "--worker",
@@ -391,6 +415,7 @@ def main() -> None:
         "rate": args.rate,
         "seconds": args.seconds,
         "throughput": args.throughput,
+        "rates": tuple(args.rates),
     }
     results: dict[str, dict[str, Any]] = {}
     if not args.skip_sqlite:
