@@ -41,7 +41,6 @@ async def get_received_at(request: Request) -> datetime:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 ResolverDep = Annotated["Resolver", Depends(get_resolver)]
-ReceivedAt = Annotated[datetime, Depends(get_received_at)]
 
 # Row ids are 32-bit integers on PostgreSQL: a larger id in a path or query is a 422, not a
 # database error.
