@@ -39,12 +39,15 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.benchutil import (
+    SERVER_PIDS,
     AsyncHttpClient,
     HttpProtocolError,
+    cpu_seconds,
     escalation_worker,
     make_partner,
     markdown_table,
     percentile,
+    postgres_cpu_seconds,
     reset_postgres,
     server,
     sqlite_url,
@@ -64,6 +67,27 @@ class Run:
     error_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     receipts: list[tuple[int, float]] = field(default_factory=list)  # (alert id, received)
     expected_per_alert: int = 0
+    # CPU seconds used while the alerts were posted and delivered, and the machine's share busy
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_snapshot(bases: list[str]) -> dict[str, float]:
+    """CPU seconds used so far by the servers, this load generator and PostgreSQL, and the
+    machine's busy and total jiffies (/proc/stat), to tell where the time of a run went."""
+    busy, total = machine_jiffies()
+    return {
+        "server": sum(cpu_seconds(SERVER_PIDS[b]) for b in bases if b in SERVER_PIDS),
+        "load generator": sum(os.times()[:2]),
+        "postgres": postgres_cpu_seconds(),
+        "busy": busy,
+        "total": total,
+    }
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot; idle and iowait count as not busy."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
 
 
 def station_points(count: int) -> list[tuple[str, float, float]]:
@@ -163,11 +187,14 @@ async def console(url: str, run: Run, stop: asyncio.Event, ready: asyncio.Event)
         try:
             async for raw in ws:
                 now = time.perf_counter()
+                if raw == '{"type":"ping"}':
+                    await ws.send('{"type":"pong"}')
+                    continue
+                if '"alert.created"' not in raw:
+                    continue  # later steps of known alerts: nothing to time, nothing to decode
                 message = json.loads(raw)
                 kind = message.get("type")
-                if kind == "ping":
-                    await ws.send('{"type":"pong"}')
-                elif kind == "alert.created":
+                if kind == "alert.created":
                     run.receipts.append((int(message["alert_id"]), now))
                 elif kind == "batch":
                     run.receipts.extend(
@@ -237,6 +264,7 @@ async def load(
             run.sent[int(json.loads(answer)["id"])] = started
 
         posts = []
+        before = cpu_snapshot(bases)
         total = int(rate * seconds)
         t0 = time.perf_counter()
         for seq in range(total):
@@ -249,6 +277,8 @@ async def load(
     expected = len(run.sent) * consoles_per_station
     while len(run.receipts) < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
+    after = cpu_snapshot(bases)
+    run.cpu = {name: after[name] - before[name] for name in after}
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return run
@@ -266,8 +296,15 @@ def summarise(run: Run) -> dict[str, Any]:
         per_alert[alert_id] += 1
     missing = sum(max(0, run.expected_per_alert - per_alert.get(a, 0)) for a in run.sent)
     duplicates = sum(max(0, n - run.expected_per_alert) for n in per_alert.values())
+    alerts = max(1, len(run.sent))
+    cpu = run.cpu or {"busy": 0.0, "total": 0.0}
     return {
         "alerts": len(run.sent),
+        # CPU ms per alert accepted, while posting and delivering (all servers together)
+        "server_cpu_ms": round(cpu.get("server", 0.0) * 1000 / alerts, 2),
+        "load_generator_cpu_ms": round(cpu.get("load generator", 0.0) * 1000 / alerts, 2),
+        "postgres_cpu_ms": round(cpu.get("postgres", 0.0) * 1000 / alerts, 2),
+        "machine_busy_pct": round(100 * cpu["busy"] / cpu["total"], 1) if cpu["total"] else 0.0,
         "errors": run.errors,
         "error_kinds": dict(run.error_kinds),
         "receipts": len(run.receipts),
@@ -440,6 +477,8 @@ def main() -> None:
         "refused or timed out",
         "accepted, not delivered within 10 s",
         "duplicated",
+        "server CPU ms/alert",
+        "machine busy %",
         "max sustained/s",
     ]
     rows = [
@@ -454,6 +493,8 @@ def main() -> None:
             r["errors"],
             r["missing"],
             r["duplicates"],
+            r["server_cpu_ms"],
+            r["machine_busy_pct"],
             r.get("max_sustained_per_s", "-"),
         ]
         for name, r in results.items()

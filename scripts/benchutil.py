@@ -107,6 +107,45 @@ def make_partner(database_url: str, name: str = "bench") -> tuple[str, str]:
     return data["api_key"], data["secret"]
 
 
+# base URL -> pid of each `dispatch serve` that server() is running (for cpu_seconds).
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc), 0.0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every process of the local `postgres` user (the server and
+    its backends; 0.0 where there is none or /proc cannot be read)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != _postgres_uid():
+                continue
+        except OSError:
+            continue
+        total += cpu_seconds(int(entry.name))
+    return total
+
+
+def _postgres_uid() -> int:
+    import pwd
+
+    try:
+        return pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return -1
+
+
 @contextmanager
 def server(
     database_url: str,
@@ -151,8 +190,10 @@ def server(
                 raise RuntimeError(log_path.read_text(errors="replace")[-4000:] or "server died")
         else:
             raise RuntimeError("server did not start within 30 s")
+        SERVER_PIDS[base] = proc.pid
         yield base
     finally:
+        SERVER_PIDS.pop(base, None)
         stop_process(proc)
         log.close()
         errors = log_path.read_text(errors="replace")
