@@ -6,6 +6,11 @@ console receipt: the time the console received `alert.created` minus the time th
 request was sent. With `--processes 2` (PostgreSQL) two `dispatch serve` processes share the
 database, consoles are split between them and alerts are posted to both.
 
+Each run also reports where the CPU went while the alerts were posted and delivered: the
+servers', this load generator's and PostgreSQL's CPU milliseconds per alert (/proc), and the
+machine's busy share. The server's CPU per alert varies far less from run to run than the
+latencies on this machine, so it is the figure to compare two versions of the hot path by.
+
 Throughput (`--throughput`): the offered rate is raised step by step; a step is sustained when
 every alert got its 201, every one reached its consoles and the intake p99 stayed under
 100 ms. The highest sustained rate is reported.
