@@ -302,14 +302,14 @@ def summarise(run: Run) -> dict[str, Any]:
     missing = sum(max(0, run.expected_per_alert - per_alert.get(a, 0)) for a in run.sent)
     duplicates = sum(max(0, n - run.expected_per_alert) for n in per_alert.values())
     alerts = max(1, len(run.sent))
-    cpu = run.cpu or {"busy": 0.0, "total": 0.0}
+    cpu = run.cpu
     return {
         "alerts": len(run.sent),
         # CPU ms per alert accepted, while posting and delivering (all servers together)
         "server_cpu_ms": round(cpu.get("server", 0.0) * 1000 / alerts, 2),
         "load_generator_cpu_ms": round(cpu.get("load generator", 0.0) * 1000 / alerts, 2),
         "postgres_cpu_ms": round(cpu.get("postgres", 0.0) * 1000 / alerts, 2),
-        "machine_busy_pct": round(100 * cpu["busy"] / cpu["total"], 1) if cpu["total"] else 0.0,
+        "machine_busy_pct": round(100 * cpu["busy"] / cpu["total"], 1) if cpu.get("total") else 0.0,
         "errors": run.errors,
         "error_kinds": dict(run.error_kinds),
         "receipts": len(run.receipts),

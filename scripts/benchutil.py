@@ -123,27 +123,24 @@ def cpu_seconds(pid: int) -> float:
 
 def postgres_cpu_seconds() -> float:
     """CPU time used so far by every process of the local `postgres` user (the server and
-    its backends; 0.0 where there is none or /proc cannot be read)."""
+    its backends; 0.0 where there is no such user or /proc cannot be read)."""
+    import pwd
+
+    try:
+        uid = pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return 0.0
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if entry.stat().st_uid != _postgres_uid():
+            if entry.stat().st_uid != uid:
                 continue
         except OSError:
             continue
         total += cpu_seconds(int(entry.name))
     return total
-
-
-def _postgres_uid() -> int:
-    import pwd
-
-    try:
-        return pwd.getpwnam("postgres").pw_uid
-    except KeyError:
-        return -1
 
 
 @contextmanager
