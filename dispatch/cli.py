@@ -42,6 +42,14 @@ def _database() -> Database:
     return database
 
 
+def listen_url(host: str, port: int) -> str:
+    """The base URL of a process listening on host:port (a wildcard host: this machine)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host  # noqa: S104
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -55,6 +63,10 @@ def serve(
     from dispatch.main import create_app
 
     settings = get_settings().model_copy(update={"gc_freeze": True})
+    if "public_base_url" not in settings.model_fields_set:
+        # Not configured: the address this process listens on, so the printed webhook and the
+        # provider callback URLs name the port given here, not the default one.
+        settings = settings.model_copy(update={"public_base_url": listen_url(host, port)})
     if demo:
         settings = settings.model_copy(update={"demo": True})
     database = Database(settings.database_url)
@@ -70,7 +82,8 @@ def serve(
                 lines += runtime.seed_demo(session, application)
             session.commit()
         typer.echo("\n".join(lines))
-        typer.echo(f"Console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+        base = settings.public_base_url.rstrip("/")
+        typer.echo(f"Console: {base}/   API docs: {base}/docs")
     uvicorn.run(
         application,
         host=host,

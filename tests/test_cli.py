@@ -99,3 +99,48 @@ def test_jurisdictions_check_on_demo_data(db_env: str) -> None:
     result = runner.invoke(app, ["jurisdictions", "check", str(get_settings().jurisdictions_path)])
     assert result.exit_code == 0, result.output
     assert "ETW-JASWANTNAGAR" in result.output or "stations" in result.output.lower()
+
+
+@pytest.mark.parametrize(
+    ("port", "configured", "expected"),
+    [
+        (8123, None, "http://127.0.0.1:8123"),
+        (8123, "https://dispatch.example.org", "https://dispatch.example.org"),
+    ],
+)
+def test_serve_names_the_address_it_listens_on(
+    db_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    port: int,
+    configured: str | None,
+    expected: str,
+) -> None:
+    """The demo's printed console and tip-line webhook URLs, and the provider callbacks,
+    use the port given to `serve` unless a public URL is configured."""
+    import uvicorn
+
+    if configured is not None:
+        monkeypatch.setenv("DISPATCH_PUBLIC_BASE_URL", configured)
+    get_settings.cache_clear()
+    served: dict[str, object] = {}
+
+    def fake_run(application: object, **options: object) -> None:
+        served["app"] = application
+        served.update(options)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    result = runner.invoke(app, ["serve", "--demo", "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert served["port"] == port
+    assert served["app"].state.settings.public_base_url == expected  # type: ignore[attr-defined]
+    assert f"Console: {expected}/" in result.output
+    assert f"webhook {expected}/webhooks/twilio/whatsapp" in result.output
+
+
+def test_listen_url_for_wildcard_and_ipv6_hosts() -> None:
+    from dispatch.cli import listen_url
+
+    assert listen_url("0.0.0.0", 9000) == "http://127.0.0.1:9000"  # noqa: S104
+    assert listen_url("::", 9000) == "http://[::1]:9000"
+    assert listen_url("::1", 9000) == "http://[::1]:9000"
+    assert listen_url("dispatch.local", 80) == "http://dispatch.local:80"
