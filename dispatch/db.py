@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import sqlite3
@@ -536,6 +537,52 @@ def transient(model: type[M], **values: Any) -> M:
     row = cast(M, model.model_construct(**values))
     instrumentation.manager_of_class(model).setup_instance(row)
     return row
+
+
+def recordset_insert(table: sa.Table, *, suffix: str = "") -> str:
+    """PostgreSQL: an INSERT of every column of `table` but `id`, from one JSON parameter
+    `:rows` (a JSON array of row objects, see recordset_json), then `suffix` (ON CONFLICT,
+    RETURNING).
+
+    One statement text whatever the number of rows: psycopg converts and the server plans
+    it once, where a multi-row VALUES is a new text, with 45 parameters a row, for every
+    number of rows (psycopg does not even cache its conversion past 50 parameters: parsing
+    a group of 16 alerts' INSERT cost a fifth of the writer's CPU). A key a row lacks is
+    NULL. Strings are read as text, so the INSERT itself checks their lengths.
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    names: list[str] = []
+    typed: list[str] = []
+    for column in table.columns:
+        if column.name == "id":
+            continue
+        kind = column.type
+        if isinstance(kind, sa.types.TypeDecorator):
+            kind = kind.impl_instance
+        sql_type = "text" if isinstance(kind, sa.String) else kind.compile(dialect=dialect)
+        quoted = dialect.identifier_preparer.quote(column.name)
+        names.append(quoted)
+        typed.append(f"{quoted} {sql_type}")
+    listed = ", ".join(names)
+    target = dialect.identifier_preparer.quote(table.name)
+    source = f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({', '.join(typed)})"
+    # Names and types from the table's metadata, quoted; the rows are a bound parameter.
+    statement = f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {source}"  # noqa: S608
+    return f"{statement} {suffix}" if suffix else statement
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def recordset_json(rows: list[dict[str, Any]]) -> str:
+    """Rows for recordset_insert's `:rows`: datetimes (timezone-aware) as ISO 8601, JSON
+    columns' values as they are."""
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
 
 
 def row_values(row: SQLModel) -> dict[str, Any]:

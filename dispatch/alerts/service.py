@@ -31,7 +31,7 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
-from dispatch.db import row_values, transient, with_values
+from dispatch.db import recordset_insert, recordset_json, row_values, transient, with_values
 from dispatch.pii import PiiVault, label_for
 
 
@@ -407,6 +407,32 @@ def insert_new_alerts(session: Session, alerts: Sequence[Alert]) -> list[int | N
     NOTHING, on SQLite and PostgreSQL)."""
     connection = session.connection()
     dialect = connection.dialect.name
+    keyed = all(a.partner_id is not None and a.external_id is not None for a in alerts)
+    if dialect == "postgresql" and keyed:
+        # One statement text for any number of alerts, from one JSON parameter.
+        rows = recordset_json([row_values(alert) for alert in alerts])
+        result = connection.execute(_pg_new_alerts(), {"rows": rows})
+    else:
+        statement = _new_alerts(dialect)
+        if len(alerts) == 1 or not keyed:
+            # Alone (a list would be an executemany, which costs more), or without the key
+            # that tells the returned rows apart: one statement each.
+            out_one: list[int | None] = []
+            for alert in alerts:
+                found = connection.execute(statement, row_values(alert)).first()
+                out_one.append(int(found[0]) if found is not None else None)
+            return out_one
+        result = connection.execute(statement, [row_values(alert) for alert in alerts])
+    ids = {(partner, external): int(i) for i, partner, external in result}
+    out: list[int | None] = []
+    for alert in alerts:
+        # The first of several alerts with one key in this group got the row; the rest
+        # are repeats of it.
+        out.append(ids.pop((alert.partner_id, alert.external_id), None))
+    return out
+
+
+def _new_alerts(dialect: str) -> Any:
     statement = _NEW_ALERTS.get(dialect)
     if statement is None:
         table = Alert.__table__  # type: ignore[attr-defined]
@@ -417,22 +443,20 @@ def insert_new_alerts(session: Session, alerts: Sequence[Alert]) -> list[int | N
         statement = _NEW_ALERTS[dialect] = built.on_conflict_do_nothing(
             index_elements=["partner_id", "external_id"]
         ).returning(table.c.id, table.c.partner_id, table.c.external_id)
-    if len(alerts) == 1 or any(a.partner_id is None or a.external_id is None for a in alerts):
-        # Alone (a list would be an executemany, which costs more), or without the key that
-        # tells the returned rows apart: one statement each.
-        out_one: list[int | None] = []
-        for alert in alerts:
-            found = connection.execute(statement, row_values(alert)).first()
-            out_one.append(int(found[0]) if found is not None else None)
-        return out_one
-    result = connection.execute(statement, [row_values(alert) for alert in alerts])
-    ids = {(partner, external): int(i) for i, partner, external in result}
-    out: list[int | None] = []
-    for alert in alerts:
-        # The first of several alerts with one key in this group got the row; the rest
-        # are repeats of it.
-        out.append(ids.pop((alert.partner_id, alert.external_id), None))
-    return out
+    return statement
+
+
+def _pg_new_alerts() -> Any:
+    statement = _NEW_ALERTS.get("postgresql.rows")
+    if statement is None:
+        statement = _NEW_ALERTS["postgresql.rows"] = sa.text(
+            recordset_insert(
+                Alert.__table__,  # type: ignore[attr-defined]
+                suffix="ON CONFLICT (partner_id, external_id) DO NOTHING "
+                "RETURNING id, partner_id, external_id",
+            )
+        )
+    return statement
 
 
 _INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]

@@ -92,6 +92,42 @@ def test_alerts_waiting_together_share_a_transaction_and_each_get_their_own_answ
         ]
 
 
+def test_a_group_stores_every_column_of_every_alert_as_prepared(
+    app: FastAPI, clock: FrozenClock, partner_id: int, writer: IntakeWriter, database: Database
+) -> None:
+    """On PostgreSQL a group's alerts go in as one JSON parameter: nothing may be lost or
+    changed on the way (timestamps, floats, JSON columns, missing values as NULL)."""
+    items = [
+        prepared(app, clock, partner_id, external_id="col-gps"),
+        # No location at all: no station, no coordinates (NULL columns), the state queue.
+        prepared(app, clock, partner_id, external_id="col-none", location=None),
+        # An address only, a partner's own fields kept in `extra`, another time zone.
+        prepared(
+            app,
+            clock,
+            partner_id,
+            external_id="col-extra",
+            location={"address": "Jaswantnagar, Etawah", "accuracy_m": 1234.5},
+            detected_at="2026-11-24T16:44:00.123456+00:00",
+            platform_score=0.97,
+            labels={"hi": "आत्महत्या जोखिम", "nested": [1, 2.5, None]},
+        ),
+    ]
+    results = store_all(writer, items)
+    assert all(r.created for r in results)
+    columns = [c.name for c in Alert.__table__.columns]  # type: ignore[attr-defined]
+    with database.session() as session:
+        for item, result in zip(items, results, strict=True):
+            stored = session.get(Alert, result.alert.id)
+            assert stored is not None
+            for name in columns:
+                assert getattr(stored, name) == getattr(item.alert, name), name
+    gps, none, extra = (item.alert for item in items)
+    assert gps.lat is not None and none.lat is None and none.station_id is None
+    assert extra.extra["labels"]["hi"] == "आत्महत्या जोखिम"
+    assert extra.detected_at is not None and extra.detected_at.microsecond == 123456
+
+
 def test_a_repeat_in_the_same_group_answers_with_the_first_alert(
     app: FastAPI, clock: FrozenClock, partner_id: int, writer: IntakeWriter, database: Database
 ) -> None:
