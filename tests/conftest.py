@@ -77,6 +77,7 @@ def reset_postgres(database: Database) -> None:
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with database.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    database.id_blocks.clear()  # ids drawn ahead from the sequences just restarted
     database.create_all()
 
 

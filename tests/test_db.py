@@ -4,6 +4,7 @@ PostgreSQL: a pooled connection the server closed is replaced before use."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dispatch.db import Database, FairLock, insert_later, quiet_for_commit, with_values
+from dispatch.db import Database, FairLock, IdBlocks, insert_later, quiet_for_commit, with_values
 from tests.conftest import POSTGRES_URL
 from tests.helpers import commit_event
 
@@ -127,6 +128,69 @@ def test_rows_inserted_later_get_their_ids_at_once_and_land_with_the_commit() ->
     finally:
         metadata.drop_all(database.engine)
         database.dispose()
+
+
+class _Sequence:
+    """A table's sequence for IdBlocks: hands out the next n values and counts the draws."""
+
+    def __init__(self) -> None:
+        self.next = 1
+        self.sizes: list[int] = []
+
+    def draw(self, n: int) -> list[int]:
+        self.sizes.append(n)
+        ids = list(range(self.next, self.next + n))
+        self.next += n
+        return ids
+
+
+def test_ids_drawn_ahead_grow_with_the_rate_and_expire_when_old() -> None:
+    now = [0.0]
+    blocks = IdBlocks(first=4, most=64, max_age_s=2.0, monotonic=lambda: now[0])
+    sequence = _Sequence()
+    # A busy second: 200 ids in 10 ms steps. Every id once, in order, from few draws that
+    # double up to the cap.
+    taken = []
+    for _ in range(200):
+        taken.append(blocks.take("outbound_message", sequence.draw))
+        now[0] += 0.005
+    assert taken == list(range(1, 201))
+    assert sequence.sizes == [4, 8, 16, 32, 64, 64, 64]
+    assert blocks.draws == 7
+    # Quiet: one id every 3 s. A block older than 2 s is dropped (a gap), never handed out
+    # late, and the size halves back down as blocks expire unused.
+    quiet = []
+    for _ in range(6):
+        now[0] += 3.0
+        quiet.append(blocks.take("outbound_message", sequence.draw))
+    assert sequence.sizes[7:] == [32, 16, 8, 4, 4, 4]
+    # Each quiet id is the first of a fresh draw, later than every id drawn before it.
+    assert quiet == sorted(quiet) and quiet[0] == 253  # 252 drawn in the busy second
+    assert all(later > earlier + 1 for earlier, later in itertools.pairwise(quiet))
+    # Tables do not share blocks.
+    assert blocks.take("other", _Sequence().draw) == 1
+
+
+def test_transactions_inserting_later_seldom_draw_ids(database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip("insert_later is PostgreSQL's (SQLite inserts at once)")
+    notes = sa.Table("test_blocks", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    notes.create(database.engine)
+    before = database.id_blocks.draws
+    try:
+        stored: list[int] = []
+        for _ in range(20):  # twenty transactions of three rows each
+            with database.session() as session:
+                stored += [insert_later(session, notes, {}) for _ in range(3)]
+                session.commit()
+        assert len(set(stored)) == 60
+        # Blocks of 4, 8, 16 and 32 ids: four round trips for sixty rows, not one or more
+        # per transaction.
+        assert database.id_blocks.draws - before == 4
+        with database.engine.begin() as conn:
+            assert sorted(conn.execute(sa.select(notes.c.id)).scalars()) == sorted(stored)
+    finally:
+        notes.drop(database.engine)
 
 
 def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> None:
