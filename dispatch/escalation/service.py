@@ -42,8 +42,12 @@ class ContactError(ValueError):
 
 
 def new_ack_code(length: int = 5) -> str:
-    """A short code an officer replies with ('ACK K7Q2P') to acknowledge by SMS."""
-    return "".join(secrets.choice(ACK_ALPHABET) for _ in range(length))
+    """A short code an officer replies with ('ACK K7Q2P') to acknowledge by SMS.
+
+    Five bits of one draw from the system's random source per character: the alphabet has
+    exactly 32 letters, so each is equally likely (one draw, not one per character)."""
+    bits = secrets.randbits(5 * length)
+    return "".join(ACK_ALPHABET[(bits >> (5 * i)) & 31] for i in range(length))
 
 
 # ---------- contacts ----------

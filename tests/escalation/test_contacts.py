@@ -233,3 +233,20 @@ def test_contacts_cli_refuses_bad_contacts(cli_env: CliRunner, args: list[str]) 
     result = cli_env.invoke(cli.app, ["contacts", "add", "--name", "X", *args])
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+def test_ack_codes_use_the_whole_alphabet_evenly_in_every_position() -> None:
+    """Codes are read out over a phone: only unambiguous letters, and unguessable."""
+    from collections import Counter
+
+    from dispatch.escalation.service import ACK_ALPHABET, new_ack_code
+
+    codes = [new_ack_code() for _ in range(6400)]
+    assert all(len(code) == 5 and set(code) <= set(ACK_ALPHABET) for code in codes)
+    assert not set("01IO") & set("".join(codes))
+    for position in range(5):
+        counts = Counter(code[position] for code in codes)
+        # 200 expected per letter: every letter in every position, none far off.
+        assert set(counts) == set(ACK_ALPHABET)
+        assert min(counts.values()) > 120 and max(counts.values()) < 290
+    assert len(set(codes)) > 6300  # 32**5 codes: repeats are rare
