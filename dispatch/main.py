@@ -91,8 +91,8 @@ def create_app(
                 # which otherwise stall a request now and then for tens of milliseconds.
                 gc.collect()
                 gc.freeze()
-                young, middle, _ = gc.get_threshold()
-                gc.set_threshold(young, middle, settings.gc_full_every)
+                _, middle, _ = gc.get_threshold()
+                gc.set_threshold(settings.gc_young_every, middle, settings.gc_full_every)
             yield
         finally:
             for runtime in reversed(started):
