@@ -4,16 +4,14 @@ PostgreSQL: a pooled connection the server closed is replaced before use."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from dispatch.db import Database, FairLock, IdBlocks, insert_later, quiet_for_commit, with_values
+from dispatch.db import Database, FairLock, quiet_for_commit, with_values
 from tests.conftest import POSTGRES_URL
 from tests.helpers import commit_event
 
@@ -86,113 +84,6 @@ def test_a_prebuilt_in_list_finds_exactly_the_values_given(database: Database, c
         assert found == [n for n in wanted if n < 300]
     finally:
         metadata.drop_all(database.engine)
-
-
-def test_rows_inserted_later_get_their_ids_at_once_and_land_with_the_commit() -> None:
-    if not POSTGRES_URL:
-        pytest.skip("needs DISPATCH_TEST_POSTGRES_URL")
-    database = Database(POSTGRES_URL)
-    metadata = sa.MetaData()
-    notes = sa.Table(
-        "test_later",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("text", sa.String, nullable=False),
-        sa.Column("extra", sa.String),
-    )
-    metadata.drop_all(database.engine)
-    metadata.create_all(database.engine)
-    try:
-        with database.session() as session:
-            ids = [
-                insert_later(session, notes, {"text": f"n{i}", **({"extra": "x"} if i % 3 else {})})
-                for i in range(10)
-            ]
-            assert len(set(ids)) == 10
-            session.rollback()  # nothing was written, the ids are spent
-        with database.session() as session:
-            kept = [insert_later(session, notes, {"text": f"k{i}"}) for i in range(6)]
-            mixed = insert_later(session, notes, {"text": "k6", "extra": "y"})
-            # Not in the table before the commit ...
-            count = sa.select(sa.func.count()).select_from(notes)
-            assert session.connection().execute(count).scalar_one() == 0
-            session.commit()
-        assert not set(kept) & set(ids)
-        with database.engine.begin() as conn:
-            rows = dict(conn.execute(sa.select(notes.c.id, notes.c.text)).all())
-            # ... all of them after it, with the ids they were given; an ordinary insert
-            # afterwards takes a fresh id from the same sequence.
-            assert rows == {**{i: f"k{n}" for n, i in enumerate(kept)}, mixed: "k6"}
-            fresh = conn.execute(sa.insert(notes).values(text="plain").returning(notes.c.id))
-            assert fresh.scalar_one() > max([*kept, mixed, *ids])
-    finally:
-        metadata.drop_all(database.engine)
-        database.dispose()
-
-
-class _Sequence:
-    """A table's sequence for IdBlocks: hands out the next n values and counts the draws."""
-
-    def __init__(self) -> None:
-        self.next = 1
-        self.sizes: list[int] = []
-
-    def draw(self, n: int) -> list[int]:
-        self.sizes.append(n)
-        ids = list(range(self.next, self.next + n))
-        self.next += n
-        return ids
-
-
-def test_ids_drawn_ahead_grow_with_the_rate_and_expire_when_old() -> None:
-    now = [0.0]
-    blocks = IdBlocks(first=4, most=64, max_age_s=2.0, monotonic=lambda: now[0])
-    sequence = _Sequence()
-    # A busy second: 200 ids in 10 ms steps. Every id once, in order, from few draws that
-    # double up to the cap.
-    taken = []
-    for _ in range(200):
-        taken.append(blocks.take("outbound_message", sequence.draw))
-        now[0] += 0.005
-    assert taken == list(range(1, 201))
-    assert sequence.sizes == [4, 8, 16, 32, 64, 64, 64]
-    assert blocks.draws == 7
-    # Quiet: one id every 3 s. A block older than 2 s is dropped (a gap), never handed out
-    # late, and the size halves back down as blocks expire unused.
-    quiet = []
-    for _ in range(6):
-        now[0] += 3.0
-        quiet.append(blocks.take("outbound_message", sequence.draw))
-    assert sequence.sizes[7:] == [32, 16, 8, 4, 4, 4]
-    # Each quiet id is the first of a fresh draw, later than every id drawn before it.
-    assert quiet == sorted(quiet) and quiet[0] == 253  # 252 drawn in the busy second
-    assert all(later > earlier + 1 for earlier, later in itertools.pairwise(quiet))
-    # Tables do not share blocks.
-    assert blocks.take("other", _Sequence().draw) == 1
-
-
-def test_transactions_inserting_later_seldom_draw_ids() -> None:
-    if not POSTGRES_URL:
-        pytest.skip("needs DISPATCH_TEST_POSTGRES_URL (insert_later is PostgreSQL's)")
-    database = Database(POSTGRES_URL)
-    notes = sa.Table("test_blocks", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
-    notes.drop(database.engine, checkfirst=True)
-    notes.create(database.engine)
-    try:
-        stored: list[int] = []
-        for _ in range(20):  # twenty transactions of three rows each
-            with database.session() as session:
-                stored += [insert_later(session, notes, {}) for _ in range(3)]
-                session.commit()
-        assert len(set(stored)) == 60
-        # Blocks of 4, 8, 16 and 32 ids: four round trips for sixty rows, not one or more
-        # per transaction.
-        assert database.id_blocks.draws == 4
-        with database.engine.begin() as conn:
-            assert sorted(conn.execute(sa.select(notes.c.id)).scalars()) == sorted(stored)
-    finally:
-        notes.drop(database.engine)
-        database.dispose()
 
 
 def test_a_listener_kept_quiet_misses_only_that_commit(database: Database) -> None:
@@ -315,50 +206,3 @@ def test_under_steady_writes_and_reads_the_wal_stays_bounded(tmp_path: Any) -> N
     assert bound > 20 * 100 * 4096, "too few writes to tell"
     assert wal < bound
     database.dispose()
-
-
-def test_a_transient_row_is_the_row_its_constructor_builds_and_stores_alike(
-    database: Database,
-) -> None:
-    from sqlalchemy import inspect
-
-    from dispatch.alerts.models import Alert
-    from dispatch.db import row_values, transient
-
-    now = datetime.now(UTC)
-    values: dict[str, Any] = {
-        "partner_id": None,
-        "external_id": "t-1",
-        "source": "partner",
-        "category": "suicide_risk",
-        "status": "new",
-        "detected_at": now,
-        "received_at": now,
-        "updated_at": now,
-        "resolution_method": "contains",
-        "candidates": [{"station_id": "ETW-JASWANTNAGAR", "share": 1.0}],
-        "lat": 26.886,
-        "lon": 78.9128,
-        "accuracy_m": 50.0,
-        "subject_sealed": "sealed",
-        "subject_label": "T. P.",
-        "extra": {"kept": True},
-        "escalation_due_at": now,
-    }
-    built, fast = Alert(**values), transient(Alert, **values)
-    assert {f: getattr(fast, f) for f in Alert.model_fields} == {
-        f: getattr(built, f) for f in Alert.model_fields
-    }
-    assert row_values(fast) == row_values(built)
-    assert inspect(fast).transient
-    fast.station_id = "ETW-JASWANTNAGAR"  # instrumented like any other instance
-    with database.session() as session:
-        session.add(fast)
-        session.commit()
-        stored = session.get(Alert, fast.id)
-        assert stored is not None
-        assert (stored.external_id, stored.station_id, stored.extra) == (
-            "t-1",
-            "ETW-JASWANTNAGAR",
-            {"kept": True},
-        )

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from dispatch.alerts.models import AlertEvent, EventSequence
-from dispatch.db import write_later_rows
+from dispatch.writes import write_later_rows
 
 GENESIS_HASH = "0" * 64
 # Retention may redact an event's data; the chain covers the data's digest, which stays.

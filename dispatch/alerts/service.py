@@ -31,8 +31,9 @@ from dispatch.alerts.models import (
 )
 from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
-from dispatch.db import recordset_insert, recordset_json, row_values, transient, with_values
+from dispatch.db import with_values
 from dispatch.pii import PiiVault, label_for
+from dispatch.writes import recordset_insert, recordset_json, row_values, transient
 
 
 class NotFound(LookupError):

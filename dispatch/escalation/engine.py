@@ -34,7 +34,7 @@ from dispatch.alerts.events import EventType
 from dispatch.alerts.models import Alert, AlertStatus
 from dispatch.clock import Clock, utc
 from dispatch.config import Settings
-from dispatch.db import Database, UTCDateTime, after_commit, quiet_for_commit, update_later
+from dispatch.db import Database, UTCDateTime, after_commit, quiet_for_commit
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.messages import Reason, Texts, alert_link, alert_texts
 from dispatch.escalation.models import POST_LABEL, Post
@@ -42,6 +42,7 @@ from dispatch.escalation.policy import Policy, PolicyChannel, snapshot
 from dispatch.notify import service as notify_service
 from dispatch.notify.models import SentMessage
 from dispatch.notify.provider import Channel, Provider
+from dispatch.writes import update_later
 
 log = logging.getLogger(__name__)
 

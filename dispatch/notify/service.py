@@ -15,18 +15,12 @@ from starlette.datastructures import State
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts.models import Alert
-from dispatch.db import (
-    Database,
-    UTCDateTime,
-    after_commit,
-    for_transaction,
-    insert_later,
-    insert_values,
-)
+from dispatch.db import Database, UTCDateTime, after_commit, for_transaction
 from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
 from dispatch.notify.provider import Channel, OutboundMessage, Provider, SendResult
 from dispatch.pii import mask_phone
+from dispatch.writes import insert_later, insert_values
 
 STATUS_PATH = "/webhooks/twilio/status"
 _OUTBOUND = OutboundRecord.__table__  # type: ignore[attr-defined]
