@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
+from dispatch import threads
 from dispatch.config import Settings
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,7 @@ class SqliteCheckpointer:
             self._connection = None
 
     def _run(self) -> None:
+        threads.name_this_thread()  # "sqlite-checkpoi" in top -H (15 bytes)
         while not self._stop.wait(self.interval_s):
             self._safely(self.checkpoint)
         self._safely(lambda: self.checkpoint(locked=True))

@@ -56,6 +56,7 @@ from scripts.benchutil import (
     reset_postgres,
     server,
     sqlite_url,
+    thread_cpu_seconds,
 )
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105 - bench only
@@ -74,6 +75,8 @@ class Run:
     expected_per_alert: int = 0
     # CPU seconds used while the alerts were posted and delivered, and the machine's share busy
     cpu: dict[str, float] = field(default_factory=dict)
+    # The servers' CPU seconds in that time by kind of thread (benchutil.thread_cpu_seconds)
+    threads: dict[str, float] = field(default_factory=dict)
 
 
 def cpu_snapshot(bases: list[str]) -> dict[str, float]:
@@ -87,6 +90,16 @@ def cpu_snapshot(bases: list[str]) -> dict[str, float]:
         "busy": busy,
         "total": total,
     }
+
+
+def servers_threads(bases: list[str]) -> dict[str, float]:
+    """The servers' CPU seconds so far by kind of thread, all servers together."""
+    out: dict[str, float] = defaultdict(float)
+    for base in bases:
+        if base in SERVER_PIDS:
+            for name, seconds in thread_cpu_seconds(SERVER_PIDS[base]).items():
+                out[name] += seconds
+    return dict(out)
 
 
 def machine_jiffies() -> tuple[int, int]:
@@ -270,6 +283,7 @@ async def load(
 
         posts = []
         before = cpu_snapshot(bases)
+        threads_before = servers_threads(bases)
         total = int(rate * seconds)
         t0 = time.perf_counter()
         for seq in range(total):
@@ -284,6 +298,10 @@ async def load(
         await asyncio.sleep(0.05)
     after = cpu_snapshot(bases)
     run.cpu = {name: after[name] - before[name] for name in after}
+    threads_after = servers_threads(bases)
+    run.threads = {
+        name: seconds - threads_before.get(name, 0.0) for name, seconds in threads_after.items()
+    }
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return run
@@ -307,6 +325,11 @@ def summarise(run: Run) -> dict[str, Any]:
         "alerts": len(run.sent),
         # CPU ms per alert accepted, while posting and delivering (all servers together)
         "server_cpu_ms": round(cpu.get("server", 0.0) * 1000 / alerts, 2),
+        "server_cpu_ms_by_thread": {
+            name: round(seconds * 1000 / alerts, 2)
+            for name, seconds in sorted(run.threads.items(), key=lambda kv: -kv[1])
+            if seconds > 0
+        },
         "load_generator_cpu_ms": round(cpu.get("load generator", 0.0) * 1000 / alerts, 2),
         "postgres_cpu_ms": round(cpu.get("postgres", 0.0) * 1000 / alerts, 2),
         "machine_busy_pct": round(100 * cpu["busy"] / cpu["total"], 1) if cpu.get("total") else 0.0,
@@ -505,6 +528,11 @@ def main() -> None:
         for name, r in results.items()
     ]
     print(markdown_table(header, rows))
+    for name, r in results.items():
+        by_thread = r.get("server_cpu_ms_by_thread") or {}
+        if by_thread:
+            parts = ", ".join(f"{thread} {ms}" for thread, ms in by_thread.items())
+            print(f"server CPU ms/alert by thread, {name}: {parts}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -126,6 +126,34 @@ def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by each kind of thread of a process, by the name the
+    service gives its threads at the operating-system level (dispatch.threads), with a
+    trailing number dropped ("intake-writer-0" -> "intake-writer"); the main thread (the
+    event loop in `dispatch serve`) is "event loop", threads left unnamed are "other"."""
+    out: dict[str, float] = {}
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return out
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            name = Path(f"{base}/comm").read_text().strip()
+            fields = Path(f"{base}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        if tid == pid:
+            name = "event loop"
+        elif name.startswith("python"):
+            name = "other"
+        else:
+            name = name.rstrip("0123456789").rstrip("_-")
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        out[name] = out.get(name, 0.0) + seconds
+    return out
+
+
 def postgres_cpu_seconds() -> float:
     """CPU time used so far by every process of the local `postgres` user (the server and
     its backends; 0.0 where there is no such user or /proc cannot be read).

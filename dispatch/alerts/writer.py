@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from dispatch import threads as thread_names
 from dispatch.alerts import service as alerts_service
 from dispatch.alerts.models import Alert
 from dispatch.alerts.resolver import Resolver
@@ -75,7 +76,9 @@ class IntakeWriter:
             threading.Thread(target=self._run, name=f"intake-writer-{i}", daemon=True)
             for i in range(threads)
         ]
-        self._after = ThreadPoolExecutor(after_commit_threads, "intake-after-commit")
+        self._after = ThreadPoolExecutor(
+            after_commit_threads, "intake-after-commit", initializer=thread_names.name_this_thread
+        )
         self._accepting = False
         self._counted = threading.Lock()  # several writer threads update the counts
         self.transactions = 0  # committed groups (for tests and benchmarks)
@@ -120,6 +123,7 @@ class IntakeWriter:
     # ---------- the writer threads ----------
 
     def _run(self) -> None:
+        thread_names.name_this_thread()  # "intake-writer-0" in top -H
         while True:
             job = self._queue.get()
             if job is None:

@@ -36,6 +36,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from dispatch import threads
 from dispatch.auth.scope import Scope
 from dispatch.clock import Clock
 from dispatch.config import Settings
@@ -146,8 +147,12 @@ class Hub:
         self.clock = clock
         self.cursor = 0
         self._engine: Engine = live_service.read_engine(database)
-        self._hub_reader = ThreadPoolExecutor(1, thread_name_prefix="live-hub")
-        self._replayers = ThreadPoolExecutor(4, thread_name_prefix="live-replay")
+        self._hub_reader = ThreadPoolExecutor(
+            1, thread_name_prefix="live-hub", initializer=threads.name_this_thread
+        )
+        self._replayers = ThreadPoolExecutor(
+            4, thread_name_prefix="live-replay", initializer=threads.name_this_thread
+        )
         self._state_wide: set[Connection] = set()
         self._by_token: dict[str, set[Connection]] = {}
         self._rung = asyncio.Event()
