@@ -134,6 +134,9 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
     out: dict[str, float] = {}
     try:
         tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        # An unnamed thread keeps the process's name ("python", or "dispatch" when started
+        # through the console script).
+        unnamed = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return out
     for tid in tids:
@@ -145,7 +148,7 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
             continue  # the thread ended
         if tid == pid:
             name = "event loop"
-        elif name.startswith("python"):
+        elif name == unnamed:
             name = "other"
         else:
             name = name.rstrip("0123456789").rstrip("_-")
