@@ -30,21 +30,3 @@ def name_this_thread(name: str | None = None) -> None:
         return
     wanted = (name or threading.current_thread().name).encode("utf-8", "replace")[:15]
     _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(wanted), 0, 0, 0)
-
-
-def os_thread_names() -> dict[int, str]:
-    """This process's threads as the operating system names them, by native thread id
-    (Linux; empty elsewhere)."""
-    names: dict[int, str] = {}
-    if _libc is None:
-        return names
-    for thread in threading.enumerate():
-        native = thread.native_id
-        if native is None:
-            continue
-        try:
-            with open(f"/proc/self/task/{native}/comm", encoding="utf-8") as comm:
-                names[native] = comm.read().strip()
-        except OSError:
-            continue
-    return names

@@ -111,11 +111,9 @@ class IdBlocks:
 
 class _Later:
     """What insert_later() and update_later() hold for this transaction: the rows waiting,
-    the updates waiting (and the ids drawn, for a session that no Database made)."""
+    the updates waiting."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, list[int]] = {}
-        self.block: dict[str, int] = {}
         self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         # Statements whose every execution must change exactly one row, and their parameters.
         self.updates: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
@@ -135,26 +133,19 @@ def insert_later(session: Session, table: sa.Table, values: dict[str, Any]) -> i
     The ids come from the table's own sequence, drawn ahead and shared by the process's
     transactions (Database.id_blocks): a transaction that rolls back, or a block that grew
     old, leaves gaps in the ids, as a failed insert does. Nothing in the transaction can
-    read such a row before the commit.
+    read such a row before the commit. The session must come from Database.session().
     """
-    reserved = db.for_transaction(session, _LATER, _Later)
+    database = session.info.get("database")
+    if not isinstance(database, db.Database):
+        raise RuntimeError("insert_later needs a session made by Database.session()")
     connection = session.connection()
 
     def draw(n: int) -> list[int]:
         drawn = connection.execute(_NEXT_IDS, {"table": table.name, "n": n})
         return [int(i) for i in drawn.scalars()]
 
-    database = session.info.get("database")
-    if isinstance(database, db.Database):
-        row_id = database.id_blocks.take(table.name, draw)
-    else:
-        free = reserved.ids.get(table.name)
-        if not free:
-            size = reserved.block.get(table.name, RESERVE_FIRST)
-            reserved.block[table.name] = min(size * 2, RESERVE_MAX)
-            free = reserved.ids[table.name] = draw(size)
-            free.reverse()
-        row_id = free.pop()
+    row_id = database.id_blocks.take(table.name, draw)
+    reserved = db.for_transaction(session, _LATER, _Later)
     reserved.rows.setdefault(table.name, (table, []))[1].append({**values, "id": row_id})
     return row_id
 

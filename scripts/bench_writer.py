@@ -109,7 +109,7 @@ def run(database_url: str, groups: list[int], alerts: int, profile: Path | None)
                     writer._transaction([job() for _ in range(size)], writer.first_step)
                 statements.clear()
                 writer._transaction([job() for _ in range(size)], writer.first_step)
-                per_group = [s for s in statements if s.split()[0].upper() not in ("BEGIN",)]
+                per_group = list(statements)  # psycopg sends BEGIN and COMMIT itself
                 batches = [[job() for _ in range(size)] for _ in range(max(1, alerts // size))]
                 profiler = cProfile.Profile(time.thread_time) if profile else None
                 cpu0, wall0 = time.thread_time(), time.perf_counter()

@@ -114,8 +114,13 @@ SERVER_PIDS: dict[str, int] = {}
 def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
     """User plus system CPU time a process has used so far (Linux /proc), 0.0 if gone; with
     `reaped_children`, also that of its children that have exited and been waited for."""
+    return _stat_seconds(Path(f"/proc/{pid}/stat"), reaped_children=reaped_children)
+
+
+def _stat_seconds(stat: Path, *, reaped_children: bool = False) -> float:
+    """The CPU seconds in a /proc stat file (a process's or a thread's), 0.0 if gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     # After the command name: state is field 3, utime 14 and stime 15, cutime 16 and
@@ -143,7 +148,6 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
         base = f"/proc/{pid}/task/{tid}"
         try:
             name = Path(f"{base}/comm").read_text().strip()
-            fields = Path(f"{base}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the thread ended
         if tid == pid:
@@ -152,8 +156,7 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
             name = "other"
         else:
             name = name.rstrip("0123456789").rstrip("_-")
-        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        out[name] = out.get(name, 0.0) + seconds
+        out[name] = out.get(name, 0.0) + _stat_seconds(Path(f"{base}/stat"))
     return out
 
 

@@ -17,6 +17,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _os_thread_names() -> dict[int, str]:
+    """This process's live threads as the operating system names them, by native id."""
+    names: dict[int, str] = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None:
+            continue
+        try:
+            names[thread.native_id] = _os_name_of(thread)
+        except OSError:
+            continue  # the thread ended meanwhile
+    return names
+
+
 def _os_name_of(thread: threading.Thread) -> str:
     assert thread.native_id is not None
     with open(f"/proc/self/task/{thread.native_id}/comm", encoding="utf-8") as comm:
@@ -39,7 +52,7 @@ def test_a_thread_is_shown_by_its_python_name_cut_to_fifteen_bytes() -> None:
         thread.start()
         assert ready.wait(5)
         seen[name] = _os_name_of(thread)
-        assert threads.os_thread_names()[thread.native_id] == seen[name]  # type: ignore[index]
+        assert _os_thread_names()[thread.native_id] == seen[name]  # type: ignore[index]
         done.set()
         thread.join()
     assert seen == {
@@ -53,6 +66,6 @@ def test_the_services_threads_are_named_while_it_runs(
 ) -> None:
     r = signed_post(client, "/api/v1/alerts", make_alert(), partner)
     assert r.status_code == 201, r.text
-    names = set(threads.os_thread_names().values())
+    names = set(_os_thread_names().values())
     # The intake writer and the hub's reader of this app, by name, not "python".
     assert {"intake-writer-0", "live-hub_0"} <= names
