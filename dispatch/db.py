@@ -70,6 +70,8 @@ class Database:
         self.idle_ping_s = idle_ping_s
         self.is_sqlite = self.url.startswith("sqlite")
         self._commit_listeners: list[Callable[[], None]] = []
+        # Called with each committed transaction's events (alerts.events.Committed).
+        self._event_takers: list[Callable[[Any], None]] = []
         self._lock = threading.Lock()
         # Sent with this database's PostgreSQL doorbell (NOTIFY): its own hub, rung directly
         # after each commit, ignores its own notifications instead of reading twice.
@@ -128,20 +130,36 @@ class Database:
         return self.session_factory()
 
     def on_events_committed(self, listener: Callable[[], None]) -> None:
-        """Call listener after every commit that appended timeline events."""
+        """Call listener after every commit that appended timeline events (not internal ones
+        alone)."""
         with self._lock:
             self._commit_listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[], None]) -> None:
-        """Stop calling listener."""
+    def take_committed_events(self, taker: Callable[[Any], None]) -> None:
+        """Call taker, in the committing thread, with every committed transaction's events
+        (an alerts.events.Committed; internal-only transactions too, so that the ids the
+        taker sees run on without a hole wherever one process writes them all)."""
+        with self._lock:
+            self._event_takers.append(taker)
+
+    def remove_listener(self, listener: Callable[..., None]) -> None:
+        """Stop calling listener (or taker)."""
         with self._lock:
             if listener in self._commit_listeners:
                 self._commit_listeners.remove(listener)
+            if listener in self._event_takers:
+                self._event_takers.remove(listener)
 
-    def notify_committed(self, skip: Collection[object] = ()) -> None:
-        """Run the after-commit listeners (the live hub's doorbell), but those in `skip`."""
+    def notify_committed(
+        self, skip: Collection[object] = (), *, committed: Any = None, appended: bool = True
+    ) -> None:
+        """Run the after-commit listeners (the live hub's doorbell), but those in `skip`:
+        those of on_events_committed if `appended`, the takers with `committed`."""
         with self._lock:
-            listeners = list(self._commit_listeners)
+            listeners = list(self._commit_listeners) if appended else []
+            takers = list(self._event_takers) if committed is not None else []
+        for taker in takers:
+            taker(committed)
         for listener in listeners:
             if listener not in skip:
                 listener()
@@ -472,10 +490,12 @@ def _after_commit(session: Session) -> None:
 
         failures = sum(1 for _, status in committed if status in metrics.FAILED_DELIVERY_STATUSES)
         metrics.record_committed_events(Counter(t for t, _ in committed), failures)
-    if session.info.pop("events_appended", False):
+    appended = session.info.pop("events_appended", False)
+    events = session.info.pop("committed_events", None)
+    if appended or events is not None:
         database = session.info.get("database")
         if isinstance(database, Database):
-            database.notify_committed(skip=quiet)
+            database.notify_committed(skip=quiet, committed=events, appended=appended)
     if not callbacks:
         return
     executor: Executor | None = session.info.get("after_commit_executor")
@@ -494,6 +514,7 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("after_commit", None)
     session.info.pop("events_appended", None)
     session.info.pop("event_types", None)
+    session.info.pop("committed_events", None)
 
 
 async def get_database(request: Request) -> Database:

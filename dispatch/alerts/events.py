@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from dispatch.alerts.models import AlertEvent, EventSequence
+from dispatch.alerts.models import Alert, AlertEvent, EventSequence
 from dispatch.writes import write_later_rows
 
 GENESIS_HASH = "0" * 64
@@ -121,6 +122,7 @@ def ensure_sequence(session: Session) -> None:
 
 
 _EVENTS = AlertEvent.__table__  # type: ignore[attr-defined]
+_ALERT_COLUMNS = tuple(Alert.__table__.columns.keys())  # type: ignore[attr-defined]
 _SEQUENCE = EventSequence.__table__  # type: ignore[attr-defined]
 # Built once: the statements of the hot path skip SQLAlchemy's ORM and statement construction.
 _BUMP = (
@@ -186,6 +188,53 @@ class PendingEvent:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A committed transaction's events, in id order (internal ones included, so the ids run
+    from `events[0].id` to `events[-1].id` without a hole), and the alerts the transaction
+    declared it commits exactly as their objects say (`live_copy`), by id.
+
+    The live hub takes them from the committing thread (Database.take_committed_events) and
+    pushes them to consoles without reading them back."""
+
+    events: list[PendingEvent]
+    alerts: dict[int, tuple[Alert, dict[str, Any]]]
+
+    def alert_row(self, alert_id: int) -> Any | None:
+        """The alert as committed (an object with the row's attributes), if declared."""
+        found = self.alerts.get(alert_id)
+        if found is None:
+            return None
+        alert, changes = found
+        if not changes:
+            return alert
+        row = SimpleNamespace(**{name: getattr(alert, name) for name in _ALERT_COLUMNS})
+        for name, value in changes.items():
+            setattr(row, name, value)
+        return row
+
+
+def live_copy(session: Session, alert: Alert, **changes: Any) -> None:
+    """Declare that this transaction commits `alert`'s row exactly as the object says, but
+    for `changes` (columns written by a statement of their own): the live hub may then
+    encode the alert's summary without reading the row back. Only for a writer that changes
+    the row in no other way (the intake writer's new alerts and their first escalation
+    step); any other change must leave the hub to read the row."""
+    assert alert.id is not None
+    _in_transaction(session)
+    registered = session.info.setdefault("live_alerts", {})
+    _, earlier = registered.get(alert.id, (alert, {}))
+    registered[alert.id] = (alert, {**earlier, **changes})
+
+
+def _in_transaction(session: Session) -> None:
+    """Begin the session's transaction if nothing has yet: what is kept for it in
+    session.info is then dropped by its rollback (SQLAlchemy reports no rollback of a
+    session that never began one, and the next commit would write it)."""
+    if not session.in_transaction():
+        session.begin()
+
+
 def append(
     session: Session,
     *,
@@ -204,6 +253,7 @@ def append(
     held for a few statements, not for the caller's whole transaction. Its id and hash are
     set at that point; until then the id is 0 and the hash empty.
     """
+    _in_transaction(session)
     # JSON round-trip so the hash covers exactly what the database will hand back.
     clean = json.loads(_canonical(data or {}))
     event = PendingEvent(
@@ -247,6 +297,7 @@ def _write_pending(session: Session) -> None:
         event.prev_hash = prev_hash
         event.hash = event_hash(event)
         prev_hash = event.hash
+    session.info["committed_events"] = Committed(pending, session.info.pop("live_alerts", {}))
     rows = [event.row() for event in pending]
     if connection.dialect.name == "postgresql":
         # One constant statement (prepared once per connection) for any number of events.
@@ -266,6 +317,8 @@ def _write_pending(session: Session) -> None:
 @sa.event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop("pending_events", None)
+    session.info.pop("live_alerts", None)
+    session.info.pop("committed_events", None)
 
 
 _LAST_ID = sa.select(_SEQUENCE.c.last_id).where(_SEQUENCE.c.id == 1)

@@ -345,6 +345,9 @@ def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) 
             out.append(Intake(alert=existing, created=False))
             continue
         alert.id = alert_id
+        # The object is the row as inserted; only the first escalation step changes it
+        # after this (and mirrors that on the object): the live hub may use it as it is.
+        events.live_copy(session, alert)
         linked = _linked_from(known, prepared.digests)
         for kind, digest in prepared.digests:
             key_rows.append({"alert_id": alert_id, "kind": kind, "digest": digest})

@@ -303,6 +303,10 @@ class Engine:
             # The row is this transaction's own: the intake writer's first steps are stored
             # together just before its commit, which fails if any fence had moved.
             update_later(session, _STORE_STEP, stored)
+            # The live hub encodes the new alert's summary without reading the row back
+            # (events.live_copy): it must show the level this step stores. The object itself
+            # is left as it was, for a retry of the intake should this transaction fail.
+            events.live_copy(session, alert, escalation_level=stored["level"])
         elif getattr(session.connection().execute(_STORE_STEP, stored), "rowcount", 1) != 1:
             session.rollback()
             return Outcome(alert_id, None, skipped="stale")

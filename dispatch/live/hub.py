@@ -15,8 +15,17 @@ How no console ever sees a gap or a duplicate:
 - Offering never blocks the hub: a connection whose queue would overflow is closed with
   CLOSE_TOO_SLOW and the console reconnects with since=<last id>.
 
-Doorbells: in-process commits (Database.on_events_committed), PostgreSQL NOTIFY from other
-processes (listener.py), and a slow poll as a safety net. A ring only makes the hub read.
+This process's own commits are not read back: the committing thread hands the hub its
+events (Database.take_committed_events) already encoded (live_service.encode_committed),
+and the hub fans them out on the loop when they follow its cursor. Ids are gapless and in
+commit order, so a transaction whose first id is cursor + 1 is exactly what comes next.
+One beyond a hole (another process's events, or another thread's hand-over still on its
+way) is held, and the hub reads only the hole from the database, then sends the held
+events. A transaction the committing thread cannot encode (an alert's row not declared with
+events.live_copy) just rings the hub, which reads it.
+
+Doorbells for reading: those hand-overs, PostgreSQL NOTIFY from other processes
+(listener.py), and a slow poll as a safety net. A ring only makes the hub read.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from dispatch import threads
+from dispatch.alerts.events import Committed
 from dispatch.auth.scope import Scope
 from dispatch.clock import Clock
 from dispatch.config import Settings
@@ -63,6 +73,18 @@ class Batch:
     after: int
     upto: int
     events: list[LiveEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """The events of one transaction of this process, ids first..last (internal and unwanted
+    ones left out of `events`), encoded for the consoles whose scope tokens were `tokens`
+    (None: all)."""
+
+    first: int
+    last: int
+    events: list[LiveEvent]
+    tokens: frozenset[str] | None
 
 
 class Connection:
@@ -158,8 +180,15 @@ class Hub:
         self._rung = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._doorbell: Callable[[], None] | None = None
+        self._doorbell: Callable[[Committed], None] | None = None
+        # Events this process committed, encoded by the committing thread, waiting for the
+        # cursor to reach them; the scope tokens of the consoles attached (None: a state-wide
+        # console is attached, so every event is wanted).
+        self._pushed: list[Pushed] = []
+        self._reading = False
+        self._tokens: frozenset[str] | None = frozenset()
         self.batches_read = 0
+        self.batches_pushed = 0
 
     # ---------- lifecycle ----------
 
@@ -168,13 +197,15 @@ class Hub:
         loop = asyncio.get_running_loop()
         self._loop = loop
 
-        def doorbell() -> None:
-            # Runs in the committing thread: hand over to the loop and return at once.
+        def doorbell(committed: Committed) -> None:
+            # Runs in the committing thread: encode what it committed (or say it could not)
+            # and hand over to the loop.
+            pushed = self._encode_pushed(committed)
             with contextlib.suppress(RuntimeError):  # the loop is closed (shutdown)
-                loop.call_soon_threadsafe(self._rung.set)
+                loop.call_soon_threadsafe(self._take_pushed, pushed)
 
         self._doorbell = doorbell
-        self.database.on_events_committed(doorbell)
+        self.database.take_committed_events(doorbell)
         self.cursor = await self.run_read(live_service.last_id)
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="live-hub-read"),
@@ -214,6 +245,55 @@ class Hub:
         """Something may have been committed: read (call from the loop thread)."""
         self._rung.set()
 
+    # ---------- events pushed by this process's commits ----------
+
+    def _encode_pushed(self, committed: Committed) -> Pushed | None:
+        """A transaction's events encoded in the committing thread, for the consoles now
+        attached; None when only a read can encode them (live_service.encode_committed)."""
+        tokens = self._tokens
+        encoded = live_service.encode_committed(
+            committed, None if tokens is None else partial(_wanted, tokens)
+        )
+        if encoded is None:
+            return None
+        return Pushed(committed.events[0].id, committed.events[-1].id, encoded, tokens)
+
+    def _take_pushed(self, pushed: Pushed | None) -> None:
+        """Fan out pushed events that follow the cursor; hold those beyond a gap (another
+        process's or thread's events, not here yet) and read the gap from the database."""
+        if pushed is None:
+            self._rung.set()
+            return
+        self._pushed.append(pushed)
+        if not self._reading:
+            self._drain_pushed()
+
+    def _drain_pushed(self) -> None:
+        if not self._pushed:
+            return
+        self._pushed.sort(key=lambda p: p.first)
+        while self._pushed:
+            head = self._pushed[0]
+            if head.first > self.cursor + 1:
+                self._rung.set()  # a gap: the read loop reads up to the held events
+                return
+            self._pushed.pop(0)
+            if head.last <= self.cursor:
+                continue  # read from the database already
+            after = self.cursor
+            self.batches_pushed += 1
+            self._fan_out(after, head.last, [e for e in head.events if e.id > after], head.tokens)
+
+    def _gap_end(self) -> int | None:
+        """The last id a read must cover before the held pushed events (None: read on)."""
+        if not self._pushed:
+            return None
+        return min(p.first for p in self._pushed) - 1
+
+    def _update_tokens(self) -> None:
+        # Read from committing threads as one reference: never a set being changed.
+        self._tokens = None if self._state_wide else frozenset(self._by_token)
+
     # ---------- connections ----------
 
     def attach(self, conn: Connection) -> None:
@@ -224,6 +304,8 @@ class Hub:
             self._state_wide.add(conn)
         else:
             self._by_token.setdefault(token, set()).add(conn)
+        if self._tokens is not None and (token is None or token not in self._tokens):
+            self._update_tokens()
 
     def detach(self, conn: Connection) -> None:
         """Stop offering batches to a connection."""
@@ -236,6 +318,7 @@ class Hub:
                 members.discard(conn)
                 if not members:
                     del self._by_token[token]
+        self._update_tokens()
 
     def connections(self) -> list[Connection]:
         """Every attached connection."""
@@ -265,33 +348,53 @@ class Hub:
         while True:
             await self._rung.wait()
             self._rung.clear()
+            self._reading = True
             try:
-                while True:
-                    after = self.cursor
-                    # Encode only the events some console now attached may see (none at all
-                    # while nobody is connected): a station without a console costs nothing.
-                    tokens = None if self._state_wide else frozenset(self._by_token)
-                    if tokens is not None and not tokens:
-                        # Nobody connected: move past what is committed without reading it.
-                        upto = await self.run_read(live_service.last_id)
-                        if upto > after:
-                            self._fan_out(after, upto, [], tokens)
-                        break
-                    wanted = None if tokens is None else partial(_wanted, tokens)
-                    upto, new = await self.run_read(
-                        partial(live_service.read_new, after=after, limit=limit, wanted=wanted)
-                    )
-                    if upto <= after:
-                        break
-                    self.batches_read += 1
-                    self._fan_out(after, upto, new, tokens)
-                    if upto - after < limit:
-                        break
+                await self._read(limit)
             except Exception:
                 # The database is the source of truth: try again shortly from the same cursor.
                 log.exception("live hub could not read new events; retrying")
                 await asyncio.sleep(0.5)
                 self._rung.set()
+            finally:
+                self._reading = False
+                self._drain_pushed()
+
+    async def _read(self, limit: int) -> None:
+        """Read and fan out what is committed after the cursor: up to the events this
+        process pushed and holds, or on to the newest."""
+        while True:
+            after = self.cursor
+            up_to = self._gap_end()
+            if up_to is not None and up_to <= after:
+                return  # the held events follow on: _drain_pushed sends them
+            # Encode only the events some console now attached may see (none at all while
+            # nobody is connected): a station without a console costs nothing.
+            tokens = self._tokens
+            if tokens is not None and not tokens:
+                # Nobody connected: move past what is committed without reading it.
+                upto = await self.run_read(live_service.last_id)
+                if up_to is not None:
+                    upto = min(upto, up_to)
+                if upto > after:
+                    self._fan_out(after, upto, [], tokens)
+                return
+            wanted = None if tokens is None else partial(_wanted, tokens)
+            upto, new = await self.run_read(
+                partial(live_service.read_new, after=after, up_to=up_to, limit=limit, wanted=wanted)
+            )
+            if upto <= after:
+                if up_to is not None:
+                    # The events before the held ones cannot be read (the timeline has a
+                    # hole): forget the held events and read everything from the database.
+                    log.warning("live hub found no events in (%d, %d]; reading on", after, up_to)
+                    self._pushed.clear()
+                    continue
+                return
+            self.batches_read += 1
+            self._fan_out(after, upto, new, tokens)
+            if upto - after < limit and up_to is None:
+                return
 
     def _fan_out(
         self, after: int, upto: int, new: list[LiveEvent], tokens: frozenset[str] | None = None

@@ -1,8 +1,10 @@
 """Reading the timeline for live consoles: new events for the hub, replay for one console.
 
-The database is the source of truth. Live events are timeline rows (never an in-memory
-copy of a change), read in id order and joined with their alert's current summary, so a
-console that replays `since=<id>` gets exactly what a console that stayed connected got.
+The database is the source of truth. Live events are timeline rows, read in id order and
+joined with their alert's current summary, so a console that replays `since=<id>` gets
+exactly what a console that stayed connected got. The one shortcut: a transaction that
+declared its alerts' rows (events.live_copy) encodes its own events, as committed, the way a
+read right after its commit would (encode_committed); the hub sends those without reading.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from dispatch.alerts import events
 from dispatch.alerts import service as alerts_service
+from dispatch.alerts.events import Committed, PendingEvent
 from dispatch.alerts.models import Alert, AlertEvent
 from dispatch.auth.scope import Scope
 from dispatch.db import Database, IdlePing, with_values
@@ -72,7 +75,7 @@ def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def message(event: AlertEvent, summary: str) -> str:
+def message(event: AlertEvent | PendingEvent, summary: str) -> str:
     """The JSON text of a live event: the event and its alert's current summary (`summary`:
     that summary already encoded, or "null"; an alert's several events share one)."""
     head = json.dumps(
@@ -94,6 +97,12 @@ def message(event: AlertEvent, summary: str) -> str:
 def encode_summary(summary: dict[str, Any]) -> str:
     """An alert's summary as the JSON a live event carries."""
     return json.dumps(summary, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def encode_alert(alert: Any) -> str:
+    """The summary a live event carries of this alert (an Alert, or a row or object with
+    its summary's attributes)."""
+    return encode_summary(alerts_service.summary(alert).model_dump(mode="json"))
 
 
 _ALERTS = Alert.__table__  # type: ignore[attr-defined]
@@ -138,12 +147,7 @@ def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
         # One summary per alert per batch, encoded once: an intake and its escalation are
         # several events. The rows carry the summary's columns as attributes (they are not
         # ORM instances).
-        summaries = {
-            a.id: encode_summary(
-                alerts_service.summary(a).model_dump(mode="json")  # type: ignore[arg-type]
-            )
-            for a in found
-        }
+        summaries = {a.id: encode_alert(a) for a in found}
     return [
         LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id, "null")))
         for r in rows
@@ -151,19 +155,44 @@ def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
 
 
 def read_new(
-    session: Session, *, after: int, limit: int, wanted: Callable[[str], bool] | None = None
+    session: Session,
+    *,
+    after: int,
+    limit: int,
+    up_to: int | None = None,
+    wanted: Callable[[str], bool] | None = None,
 ) -> tuple[int, list[LiveEvent]]:
-    """Events after `after` for the hub (internal ones left out; with `wanted`, only those
-    whose scope string it accepts).
+    """Events after `after` (and at most `up_to`) for the hub (internal ones left out; with
+    `wanted`, only those whose scope string it accepts).
 
     Returns the id of the last row read (every row counts, so the cursor moves past them)
     and the events to fan out; (after, []) when nothing is new.
     """
-    rows = events.events_after(session, after=after, limit=limit)
+    rows = events.events_after(session, after=after, up_to=up_to, limit=limit)
     if not rows:
         return after, []
     keep = [r for r in rows if not r.internal and (wanted is None or wanted(r.scope))]
     return rows[-1].id, _encode(session, keep)
+
+
+def encode_committed(
+    committed: Committed, wanted: Callable[[str], bool] | None = None
+) -> list[LiveEvent] | None:
+    """A transaction's events as read_new would give them, encoded from the committing
+    transaction's own objects (internal ones left out; with `wanted`, only those whose scope
+    string it accepts). None if an event's alert was not declared (events.live_copy): only
+    a read of the row can tell what it looks like."""
+    keep = [e for e in committed.events if not e.internal and (wanted is None or wanted(e.scope))]
+    summaries: dict[int | None, str] = {}
+    for alert_id in {e.alert_id for e in keep if e.alert_id is not None}:
+        row = committed.alert_row(alert_id)
+        if row is None:
+            return None
+        summaries[alert_id] = encode_alert(row)
+    return [
+        LiveEvent(id=e.id, scope=e.scope, text=message(e, summaries.get(e.alert_id, "null")))
+        for e in keep
+    ]
 
 
 def read_visible(

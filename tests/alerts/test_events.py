@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from dispatch.alerts import events
 from dispatch.alerts.events import EventType
+from dispatch.alerts.models import Alert
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
 
@@ -127,3 +129,51 @@ def test_reads_in_bounded_ranges_still_get_past_a_gap(
     assert ids(after=2, up_to=9, limit=2) == [8, 9]
     assert ids(after=2, up_to=7, limit=2) == []
     assert ids(after=12, limit=5) == []
+
+
+def test_takers_get_every_committed_transactions_events_with_the_alerts_it_declared(
+    database: Database, clock: FrozenClock
+) -> None:
+    taken: list[events.Committed] = []
+    rung: list[int] = []
+    database.take_committed_events(taken.append)
+    database.on_events_committed(lambda: rung.append(1))
+    alert = Alert(id=41, category="suicide_risk", received_at=clock.now(), updated_at=clock.now())
+
+    def note(session: Session, internal: bool = False) -> None:
+        events.append(
+            session,
+            alert_id=41,
+            type_=EventType.note,
+            at=clock.now(),
+            actor="x",
+            scope="|s:A|",
+            internal=internal,
+        )
+
+    # Rolled back: nobody hears of it, and the declaration goes with it.
+    with database.session() as session:
+        note(session)
+        events.live_copy(session, alert)
+        session.rollback()
+        note(session)
+        note(session, internal=True)
+        session.commit()
+    # Internal events alone: the takers see them (the ids must run on), the doorbell does not.
+    with database.session() as session:
+        note(session, internal=True)
+        events.live_copy(session, alert, escalation_level=2)
+        session.commit()
+    assert rung == [1]
+    first, second = taken
+    assert [e.id for e in first.events] == [1, 2] and first.alerts == {}
+    assert first.alert_row(41) is None
+    assert [e.id for e in second.events] == [3] and second.events[0].internal
+    # A declared alert reads as the object, but for the columns written by other statements.
+    row = second.alert_row(41)
+    assert row is not None and row is not alert
+    assert (row.id, row.category, row.escalation_level) == (41, "suicide_risk", 2)
+    assert alert.escalation_level == 0
+    database.remove_listener(taken.append)
+    append_some(database, clock, 1)
+    assert len(taken) == 2

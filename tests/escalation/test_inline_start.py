@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from dispatch.alerts.events import Committed
 from dispatch.alerts.models import Alert
 from dispatch.auth.models import PartnerCredentials
 from dispatch.clock import FrozenClock
@@ -31,6 +32,7 @@ from tests.escalation.support import (
     wait_for,
 )
 from tests.helpers import JASWANTNAGAR_ID
+from tests.live.test_service import pushed_and_read
 from tests.notify.fake_twilio import RecordingTwilio
 
 
@@ -186,3 +188,22 @@ def test_contacts_read_for_a_group_are_those_each_page_would_read(
     assert statements == []  # every page of the group answered from the one read
     assert one_by_one[(Post.sho, JASWANTNAGAR_ID)] == [contacts["sho_jsw"], added["Second SHO"]]
     assert one_by_one[(Post.state_cell, None)] == [contacts["state_cell"]]
+
+
+def test_the_live_frames_of_an_intake_with_its_first_step_are_what_a_read_gives(
+    client: TestClient,
+    partner: PartnerCredentials,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+) -> None:
+    # The intake transaction encodes its own events for the consoles (the hub does not
+    # read them back): the alert's summary must show the step it stored with them.
+    taken: list[Committed] = []
+    database.take_committed_events(taken.append)
+    alert_ids = [new_alert(client, partner) for _ in range(2)]
+    pushed, read = pushed_and_read(database, [c for c in taken if c.alerts])
+    assert {f["alert_id"] for f in read} == set(alert_ids)
+    assert "alert.escalation_started" in [f["type"] for f in read]
+    assert pushed == read
+    assert all(f["alert"]["escalation_level"] == 0 for f in read)

@@ -15,8 +15,16 @@ from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.live.hub import Batch, Connection, Hub
 from dispatch.live.service import LiveEvent
-from tests.helpers import JASWANTNAGAR_ID, make_alert
-from tests.live.support import Console, LiveServer, close_code, has_types, post_alert
+from dispatch.main import create_app
+from tests.helpers import JASWANTNAGAR_ID, commit_event, make_alert
+from tests.live.support import (
+    Console,
+    LiveServer,
+    close_code,
+    has_types,
+    post_alert,
+    running,
+)
 from tests.live.test_scope_and_replay import SAIFAI
 
 
@@ -178,3 +186,35 @@ def test_batch_mode_sends_what_was_committed_together_as_one_frame(
         frames = replaying.replay()
     replayed = [e for f in frames for e in (f["events"] if f["type"] == "batch" else [f])]
     assert [e["id"] for e in replayed] == [e["id"] for e in events]
+
+
+def test_this_processs_commits_are_pushed_and_another_processs_come_first_in_order(
+    settings: Settings,
+    clock: FrozenClock,
+    database: Database,
+    tokens: dict[str, str],
+    partner: PartnerCredentials,
+) -> None:
+    # The hub sends this process's own commits without reading them back. An event another
+    # process committed just before is a hole in front of them: it is read and sent first.
+    # The safety-net poll is made too slow to hide a hub that waited for it.
+    app = create_app(
+        settings.model_copy(update={"live_poll_s": 60.0}), clock=clock, database=database
+    )
+    other = Database(database.url)  # a second process on the same database
+    try:
+        with running(app) as server, Console(server.ws, tokens["cell"]) as cell:
+            hub: Hub = app.state.hub
+            alert_id = post_alert(server.http, partner, make_alert())
+            first = cell.events_until(has_types("alert.resolved"), timeout=3)
+            assert hub.batches_pushed >= 1 and hub.batches_read == 0
+            commit_event(other)
+            second_id = post_alert(server.http, partner, make_alert(location=SAIFAI))
+            later = cell.events_until(has_types("alert.resolved"), timeout=3)
+    finally:
+        other.dispose()
+    assert {e["alert_id"] for e in first} == {alert_id}
+    assert later[0]["alert_id"] is None and later[0]["type"] == "alert.note"
+    assert {e["alert_id"] for e in later[1:]} == {second_id}
+    ids = [e["id"] for e in first + later]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))

@@ -4,15 +4,19 @@ give the same frames, on both backends."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from dispatch.alerts import events
+from dispatch.alerts.events import Committed
 from dispatch.auth.models import PartnerCredentials, Role
 from dispatch.auth.scope import Scope
+from dispatch.clock import FrozenClock
 from dispatch.db import Database
 from dispatch.live import service as live_service
-from tests.helpers import make_alert, signed_post
+from tests.helpers import commit_event, make_alert, signed_post
 
 
 def test_the_hubs_read_and_a_replay_send_the_same_frames(
@@ -45,3 +49,53 @@ def test_the_hubs_read_and_a_replay_send_the_same_frames(
         assert frame["alert"]["id"] == frame["alert_id"]
     queued = [f for f in created if f["alert"]["station"] is None]
     assert len(queued) == 1 and queued[0]["alert"]["location"] is None
+
+
+def pushed_and_read(database: Database, taken: list[Committed]) -> tuple[list[Any], list[Any]]:
+    """The frames the committing transactions encoded themselves, and their events as the
+    hub reads them (JSON decoded: PostgreSQL's jsonb orders an event's data keys its own
+    way)."""
+    pushed: list[Any] = []
+    for committed in taken:
+        encoded = live_service.encode_committed(committed)
+        assert encoded is not None
+        pushed.extend(json.loads(e.text) for e in encoded)
+    live = live_service.read_engine(database)
+    try:
+        with Session(live) as session:
+            _, read = live_service.read_new(session, after=0, limit=1000)
+    finally:
+        live.dispose()
+    covered = {e.id for committed in taken for e in committed.events}
+    return pushed, [json.loads(e.text) for e in read if e.id in covered]
+
+
+def test_a_transactions_own_encoding_of_its_events_is_what_the_hub_would_read(
+    client: TestClient, partner: PartnerCredentials, database: Database, clock: FrozenClock
+) -> None:
+    taken: list[Committed] = []
+    database.take_committed_events(taken.append)
+    for overrides in ({}, {"location": None}, {"subject": {"name": "Ravi", "phone": None}}):
+        r = signed_post(client, "/api/v1/alerts", make_alert(**overrides), partner)
+        assert r.status_code == 201, r.text
+    commit_event(database)  # an event of no alert: its summary is null
+    pushed, read = pushed_and_read(database, taken)
+    assert len(pushed) == len(read) > 6
+    assert pushed == read
+    assert read[-1]["alert"] is None
+    # A transaction that changed an alert without declaring its row (an acknowledgement,
+    # say) cannot be encoded from its objects: the hub reads it.
+    alert_id = read[0]["alert_id"]
+    with database.session() as session:
+        events.append(
+            session,
+            alert_id=alert_id,
+            type_=events.EventType.note,
+            at=clock.now(),
+            actor="x",
+            scope="|q:state|",
+        )
+        session.commit()
+    assert live_service.encode_committed(taken[-1]) is None
+    # ... unless no console wants its events.
+    assert live_service.encode_committed(taken[-1], lambda scope: False) == []
