@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from dispatch.alerts import service as alerts_service
-from dispatch.alerts.models import Alert, AlertEvent, AlertIn
+from dispatch.alerts.models import Alert, AlertEvent, AlertIn, SubjectKey
 from dispatch.alerts.writer import IntakeUnavailable, IntakeWriter
 from dispatch.auth.models import Partner, PartnerCredentials
 from dispatch.clock import FrozenClock
@@ -140,8 +140,27 @@ def test_a_repeat_in_the_same_group_answers_with_the_first_alert(
     )
     assert first.created and not again.created
     assert again.alert.id == first.alert.id
+    # Sent again in a later group, beside a new alert: still the first one.
+    later, other = store_all(
+        writer,
+        [
+            prepared(app, clock, partner_id, external_id="ig-same"),
+            prepared(app, clock, partner_id, external_id="ig-other"),
+        ],
+    )
+    assert not later.created and later.alert.id == first.alert.id
+    assert other.created and other.linked_alerts == [first.alert.id]
+    digests = prepared(app, clock, partner_id).digests
+    assert len(digests) >= 2  # the phone and the handle
     with database.session() as session:
-        assert len(session.exec(select(Alert)).all()) == 1
+        assert len(session.exec(select(Alert)).all()) == 2
+        keys = session.exec(select(SubjectKey)).all()
+    # The subject's keys once for each stored alert: none for a repeat.
+    assert sorted((k.alert_id, k.kind, k.digest) for k in keys) == sorted(
+        (alert_id, kind, digest)
+        for alert_id in (first.alert.id, other.alert.id)
+        for kind, digest in digests
+    )
 
 
 def test_an_alert_that_cannot_be_stored_does_not_sink_its_group(
