@@ -15,9 +15,15 @@ Throughput (`--throughput`): the offered rate is raised step by step; a step is 
 every alert got its 201, every one reached its consoles and the intake p99 stayed under
 100 ms. The highest sustained rate is reported.
 
+The measured seconds follow a warm-up at the same rate (`--warmup`, 3 s): a process's
+first alerts also pay for one-time work (statements prepared on each database connection,
+caches filled), which its steady state does not. The warm-up's alerts are delivered and
+checked for loss and duplicates like the rest; their p99 is printed apart.
+
 Usage:
   .venv/bin/python scripts/bench_live.py [--consoles 500] [--stations 50] [--rate 100]
-      [--seconds 30] [--postgres URL] [--processes 1|2] [--throughput] [--json out.json]
+      [--seconds 30] [--warmup 3] [--postgres URL] [--processes 1|2] [--throughput]
+      [--json out.json]
       [--rates 400 400 400]   (these throughput steps, all run, on the same servers)
 """
 
@@ -72,6 +78,7 @@ class Run:
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     receipts: list[tuple[int, float]] = field(default_factory=list)  # (alert id, received)
+    warmup: set[int] = field(default_factory=set)  # alerts posted before the measured ones
     expected_per_alert: int = 0
     # CPU seconds used while the alerts were posted and delivered, and the machine's share busy
     cpu: dict[str, float] = field(default_factory=dict)
@@ -238,8 +245,10 @@ async def load(
     consoles_per_station: int,
     rate: float,
     seconds: float,
+    warmup: float = 0.0,
 ) -> Run:
-    """Connect the consoles, post alerts at `rate` for `seconds`, collect every receipt."""
+    """Connect the consoles, post alerts at `rate` for `warmup` seconds (delivered and
+    checked, but not in the figures), then for `seconds`; collect every receipt."""
     run = Run(expected_per_alert=consoles_per_station)
     stop = asyncio.Event()
     tasks = []
@@ -274,22 +283,30 @@ async def load(
                 run.errors += 1
                 run.error_kinds[type(exc).__name__] += 1
                 return
-            run.intake_ms.append((time.perf_counter() - started) * 1000)
+            if seq >= warm:
+                run.intake_ms.append((time.perf_counter() - started) * 1000)
             if status != 201:
                 run.errors += 1
                 run.error_kinds[f"HTTP {status}"] += 1
                 return
-            run.sent[int(json.loads(answer)["id"])] = started
+            alert_id = int(json.loads(answer)["id"])
+            run.sent[alert_id] = started
+            if seq < warm:
+                run.warmup.add(alert_id)
 
         posts = []
+        warm = int(rate * warmup)
         before = cpu_snapshot(bases)
         threads_before = servers_threads(bases)
-        total = int(rate * seconds)
+        total = warm + int(rate * seconds)
         t0 = time.perf_counter()
         for seq in range(total):
             delay = t0 + seq / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if seq == warm and warm:
+                before = cpu_snapshot(bases)  # the CPU figures cover the measured alerts
+                threads_before = servers_threads(bases)
             posts.append(asyncio.create_task(post(seq)))
         await asyncio.gather(*posts)
     deadline = time.perf_counter() + 10
@@ -312,17 +329,34 @@ def summarise(run: Run) -> dict[str, Any]:
     latencies = [
         (received - run.sent[alert_id]) * 1000
         for alert_id, received in run.receipts
-        if alert_id in run.sent
+        if alert_id in run.sent and alert_id not in run.warmup
+    ]
+    warming = [
+        (received - run.sent[alert_id]) * 1000
+        for alert_id, received in run.receipts
+        if alert_id in run.warmup
     ]
     per_alert: dict[int, int] = defaultdict(int)
     for alert_id, _ in run.receipts:
         per_alert[alert_id] += 1
     missing = sum(max(0, run.expected_per_alert - per_alert.get(a, 0)) for a in run.sent)
     duplicates = sum(max(0, n - run.expected_per_alert) for n in per_alert.values())
-    alerts = max(1, len(run.sent))
+    alerts = max(1, len(run.sent) - len(run.warmup))
     cpu = run.cpu
+    # Delivery p99 by second of the run (by send time): a steady tail, or a few stalls?
+    by_second: dict[int, list[float]] = defaultdict(list)
+    start = min((t for a, t in run.sent.items() if a not in run.warmup), default=0.0)
+    for alert_id, received in run.receipts:
+        sent = run.sent.get(alert_id)
+        if sent is not None and alert_id not in run.warmup:
+            by_second[int(sent - start)].append((received - sent) * 1000)
     return {
-        "alerts": len(run.sent),
+        "warmup_alerts": len(run.warmup),
+        "warmup_delivery_p99_ms": round(percentile(warming, 99), 1) if warming else None,
+        "delivery_p99_ms_by_second": [
+            round(percentile(by_second[second], 99), 1) for second in sorted(by_second)
+        ],
+        "alerts": len(run.sent) - len(run.warmup),
         # CPU ms per alert accepted, while posting and delivering (all servers together)
         "server_cpu_ms": round(cpu.get("server", 0.0) * 1000 / alerts, 2),
         "server_cpu_ms_by_thread": {
@@ -372,6 +406,7 @@ def measure(
     throughput: bool,
     worker: bool = False,
     rates: tuple[int, ...] = (),
+    warmup: float = 0.0,
 ) -> dict[str, Any]:
     """Set up a database, start servers, and run the delivery (and throughput) load."""
     points = station_points(stations)
@@ -390,10 +425,13 @@ def measure(
                     consoles_per_station=per_station,
                     rate=rate,
                     seconds=seconds,
+                    warmup=warmup,
                 )
             )
         )
-        result.update(processes=processes, consoles=per_station * stations, rate=rate)
+        result.update(
+            processes=processes, consoles=per_station * stations, rate=rate, warmup_s=warmup
+        )
         if rates:
             result["max_sustained_per_s"] = sustained(
                 bases, creds, points, tokens, rates, stop_at_failure=False
@@ -456,6 +494,13 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds of the same load before the measured ones (0: none); their alerts are "
+        "delivered and checked for loss, and their p99 printed, but not in the table",
+    )
     parser.add_argument("--postgres", help="PostgreSQL URL (its public schema is reset!)")
     parser.add_argument("--processes", type=int, choices=(1, 2), nargs="*", default=[1, 2])
     parser.add_argument("--throughput", action="store_true")
@@ -479,6 +524,7 @@ def main() -> None:
         "consoles": args.consoles,
         "rate": args.rate,
         "seconds": args.seconds,
+        "warmup": args.warmup,
         "throughput": args.throughput,
         "rates": tuple(args.rates),
     }
@@ -533,6 +579,14 @@ def main() -> None:
         if by_thread:
             parts = ", ".join(f"{thread} {ms}" for thread, ms in by_thread.items())
             print(f"server CPU ms/alert by thread, {name}: {parts}")
+        seconds = r.get("delivery_p99_ms_by_second") or []
+        if seconds:
+            print(f"delivery p99 ms by second, {name}: {' '.join(str(v) for v in seconds)}")
+        if r.get("warmup_alerts"):
+            print(
+                f"warm-up, {name}: {r['warmup_alerts']} alerts in {r['warmup_s']} s before "
+                f"the measured ones, delivery p99 {r['warmup_delivery_p99_ms']} ms"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
