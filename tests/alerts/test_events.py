@@ -29,6 +29,26 @@ def append_some(database: Database, clock: FrozenClock, n: int, alert_id: int = 
             session.commit()
 
 
+def append_one(
+    session: Session,
+    clock: FrozenClock,
+    *,
+    alert_id: int = 1,
+    type_: EventType = EventType.note,
+    internal: bool = False,
+) -> None:
+    """One event in the session's transaction (no commit)."""
+    events.append(
+        session,
+        alert_id=alert_id,
+        type_=type_,
+        at=clock.now(),
+        actor="x",
+        scope="|s:A|",
+        internal=internal,
+    )
+
+
 def test_ids_are_gapless_under_concurrency(database: Database, clock: FrozenClock) -> None:
     threads = [
         threading.Thread(target=append_some, args=(database, clock, 10, t)) for t in range(6)
@@ -98,15 +118,7 @@ def test_listener_runs_after_commit_only(database: Database, clock: FrozenClock)
     append_some(database, clock, 1)
     assert calls == [1]
     with database.session() as session:
-        events.append(
-            session,
-            alert_id=1,
-            type_=EventType.pii_viewed,
-            at=clock.now(),
-            actor="x",
-            scope="|s:A|",
-            internal=True,
-        )
+        append_one(session, clock, type_=EventType.pii_viewed, internal=True)
         session.commit()
     assert calls == [1]
 
@@ -141,15 +153,7 @@ def test_takers_get_every_committed_transactions_events_with_the_alerts_it_decla
     alert = Alert(id=41, category="suicide_risk", received_at=clock.now(), updated_at=clock.now())
 
     def note(session: Session, internal: bool = False) -> None:
-        events.append(
-            session,
-            alert_id=41,
-            type_=EventType.note,
-            at=clock.now(),
-            actor="x",
-            scope="|s:A|",
-            internal=internal,
-        )
+        append_one(session, clock, alert_id=41, internal=internal)
 
     # Rolled back: nobody hears of it, and the declaration goes with it.
     with database.session() as session:
