@@ -18,7 +18,8 @@ every alert got its 201, every one reached its consoles and the intake p99 staye
 The measured seconds follow a warm-up at the same rate (`--warmup`, 3 s): a process's
 first alerts also pay for one-time work (statements prepared on each database connection,
 caches filled), which its steady state does not. The warm-up's alerts are delivered and
-checked for loss and duplicates like the rest; their p99 is printed apart.
+checked for loss and duplicates like the rest; their p99 is printed apart. This generator
+does not collect garbage while it measures: its own pauses would be timed as delivery.
 
 Usage:
   .venv/bin/python scripts/bench_live.py [--consoles 500] [--stations 50] [--rate 100]
