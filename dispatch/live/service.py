@@ -10,9 +10,9 @@ read right after its commit would (encode_committed); the hub sends those withou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -25,6 +25,8 @@ from dispatch.alerts.events import Committed, PendingEvent
 from dispatch.alerts.models import Alert, AlertEvent
 from dispatch.auth.scope import Scope
 from dispatch.db import Database, IdlePing, with_values
+
+E = TypeVar("E", AlertEvent, PendingEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +150,22 @@ def _encode(session: Session, rows: list[AlertEvent]) -> list[LiveEvent]:
         # several events. The rows carry the summary's columns as attributes (they are not
         # ORM instances).
         summaries = {a.id: encode_alert(a) for a in found}
+    return _frames(rows, summaries)
+
+
+def _frames(
+    rows: Sequence[AlertEvent | PendingEvent], summaries: dict[int | None, str]
+) -> list[LiveEvent]:
+    """The events as pushed, each with its alert's encoded summary (null for none)."""
     return [
         LiveEvent(id=r.id, scope=r.scope, text=message(r, summaries.get(r.alert_id, "null")))
         for r in rows
     ]
+
+
+def _pushable(rows: Sequence[E], wanted: Callable[[str], bool] | None) -> list[E]:
+    """The events consoles get (not internal ones; with `wanted`, those it accepts)."""
+    return [r for r in rows if not r.internal and (wanted is None or wanted(r.scope))]
 
 
 def read_new(
@@ -171,8 +185,7 @@ def read_new(
     rows = events.events_after(session, after=after, up_to=up_to, limit=limit)
     if not rows:
         return after, []
-    keep = [r for r in rows if not r.internal and (wanted is None or wanted(r.scope))]
-    return rows[-1].id, _encode(session, keep)
+    return rows[-1].id, _encode(session, _pushable(rows, wanted))
 
 
 def encode_committed(
@@ -182,17 +195,14 @@ def encode_committed(
     transaction's own objects (internal ones left out; with `wanted`, only those whose scope
     string it accepts). None if an event's alert was not declared (events.live_copy): only
     a read of the row can tell what it looks like."""
-    keep = [e for e in committed.events if not e.internal and (wanted is None or wanted(e.scope))]
+    keep = _pushable(committed.events, wanted)
     summaries: dict[int | None, str] = {}
     for alert_id in {e.alert_id for e in keep if e.alert_id is not None}:
         row = committed.alert_row(alert_id)
         if row is None:
             return None
         summaries[alert_id] = encode_alert(row)
-    return [
-        LiveEvent(id=e.id, scope=e.scope, text=message(e, summaries.get(e.alert_id, "null")))
-        for e in keep
-    ]
+    return _frames(keep, summaries)
 
 
 def read_visible(

@@ -32,7 +32,7 @@ from tests.escalation.support import (
     wait_for,
 )
 from tests.helpers import JASWANTNAGAR_ID
-from tests.live.test_service import pushed_and_read
+from tests.live.support import pushed_and_read
 from tests.notify.fake_twilio import RecordingTwilio
 
 

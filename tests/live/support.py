@@ -12,11 +12,15 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlmodel import Session
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from dispatch.alerts.events import Committed
 from dispatch.auth import service as auth_service
 from dispatch.auth.models import PartnerCredentials
+from dispatch.db import Database
+from dispatch.live import service as live_service
 from tests.helpers import encode
 
 
@@ -210,3 +214,22 @@ def has_types(*types: str, alert_id: int | None = None) -> Callable[[list[dict[s
         return set(types) <= seen
 
     return done
+
+
+def pushed_and_read(database: Database, taken: list[Committed]) -> tuple[list[Any], list[Any]]:
+    """The frames the committing transactions encoded themselves, and their events as the
+    hub reads them (JSON decoded: PostgreSQL's jsonb orders an event's data keys its own
+    way)."""
+    pushed: list[Any] = []
+    for committed in taken:
+        encoded = live_service.encode_committed(committed)
+        assert encoded is not None
+        pushed.extend(json.loads(e.text) for e in encoded)
+    live = live_service.read_engine(database)
+    try:
+        with Session(live) as session:
+            _, read = live_service.read_new(session, after=0, limit=1000)
+    finally:
+        live.dispose()
+    covered = {e.id for committed in taken for e in committed.events}
+    return pushed, [json.loads(e.text) for e in read if e.id in covered]

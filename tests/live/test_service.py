@@ -4,7 +4,6 @@ give the same frames, on both backends."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -17,6 +16,7 @@ from dispatch.clock import FrozenClock
 from dispatch.db import Database
 from dispatch.live import service as live_service
 from tests.helpers import commit_event, make_alert, signed_post
+from tests.live.support import pushed_and_read
 
 
 def test_the_hubs_read_and_a_replay_send_the_same_frames(
@@ -49,25 +49,6 @@ def test_the_hubs_read_and_a_replay_send_the_same_frames(
         assert frame["alert"]["id"] == frame["alert_id"]
     queued = [f for f in created if f["alert"]["station"] is None]
     assert len(queued) == 1 and queued[0]["alert"]["location"] is None
-
-
-def pushed_and_read(database: Database, taken: list[Committed]) -> tuple[list[Any], list[Any]]:
-    """The frames the committing transactions encoded themselves, and their events as the
-    hub reads them (JSON decoded: PostgreSQL's jsonb orders an event's data keys its own
-    way)."""
-    pushed: list[Any] = []
-    for committed in taken:
-        encoded = live_service.encode_committed(committed)
-        assert encoded is not None
-        pushed.extend(json.loads(e.text) for e in encoded)
-    live = live_service.read_engine(database)
-    try:
-        with Session(live) as session:
-            _, read = live_service.read_new(session, after=0, limit=1000)
-    finally:
-        live.dispose()
-    covered = {e.id for committed in taken for e in committed.events}
-    return pushed, [json.loads(e.text) for e in read if e.id in covered]
 
 
 def test_a_transactions_own_encoding_of_its_events_is_what_the_hub_would_read(
