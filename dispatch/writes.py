@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar, cast
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
@@ -117,6 +120,8 @@ class _Later:
         self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         # Statements whose every execution must change exactly one row, and their parameters.
         self.updates: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+        # Statements whose results nothing needs (execute_later), and their rows.
+        self.plain: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
 
 
 def _later(session: Session) -> _Later | None:
@@ -160,23 +165,44 @@ def update_later(session: Session, statement: Any, params: dict[str, Any]) -> No
     reserved.updates.setdefault(id(statement), (statement, []))[1].append(params)
 
 
-def write_later_rows(session: Session) -> None:
+def execute_later(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Run a prebuilt INSERT or UPDATE for these rows just before the transaction commits,
+    with the other writes held for it (on PostgreSQL in the commit's first round trip): for
+    a write whose result nothing in the transaction needs."""
+    reserved = db.for_transaction(session, _LATER, _Later)
+    reserved.plain.setdefault(id(statement), (statement, []))[1].extend(rows)
+
+
+def write_later_rows(session: Session, *, pipelined: bool = False) -> list[Callable[[], None]]:
     """Insert the rows insert_later() holds for this transaction and run the updates
-    update_later() holds (before_commit runs it)."""
+    update_later() and execute_later() hold (before_commit runs it).
+
+    `pipelined`: the connection is in psycopg's pipeline mode (no result until the next
+    sync); the checks of the updates' row counts are returned, to call after that sync.
+    """
     reserved = _later(session)
-    if reserved is None or not (reserved.rows or reserved.updates):
-        return
+    if reserved is None or not (reserved.rows or reserved.updates or reserved.plain):
+        return []
     connection = session.connection()
+    checks: list[Callable[[], None]] = []
     for statement, many in reserved.updates.values():
+        if pipelined:
+            # One execution each: a pipelined executemany does not report every row count.
+            for params in many:
+                checks.append(partial(_changed_one, connection.execute(statement, params)))
+            continue
         result = connection.execute(statement, many[0] if len(many) == 1 else many)
         changed = getattr(result, "rowcount", len(many))
         if changed != len(many):
             raise RuntimeError(f"{len(many)} updates meant for one row each changed {changed}")
     reserved.updates.clear()
+    for statement, many in reserved.plain.values():
+        connection.execute(statement, many[0] if len(many) == 1 else many)
+    reserved.plain.clear()
     for table, rows in reserved.rows.values():
         statement = _PLAIN_INSERTS.get(table.name)
         if statement is None:
-            statement = _PLAIN_INSERTS[table.name] = sa.insert(table)
+            statement = _PLAIN_INSERTS[table.name] = sa.insert(table).inline()
         # One executemany needs the same columns in every row.
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
@@ -184,15 +210,51 @@ def write_later_rows(session: Session) -> None:
         for same in by_columns.values():
             connection.execute(statement, same[0] if len(same) == 1 else same)
     reserved.rows.clear()
+    return checks
+
+
+def _changed_one(result: Any) -> None:
+    # After the pipeline's sync, the DB-API cursor holds the count SQLAlchemy could not read.
+    changed = result.context.cursor.rowcount
+    if changed != 1:
+        raise RuntimeError(f"an update meant for one row changed {changed}")
 
 
 @event.listens_for(Session, "before_commit")
 def _write_later_rows(session: Session) -> None:
     # The timeline's writer (alerts/events.py) runs this too, before it takes the sequence
     # lock; whichever listener runs first writes the rows.
-    if _later(session) is not None:
+    if _later(session) is not None and not session.info.get("pending_events"):
         session.flush()
         write_later_rows(session)
+
+
+@contextmanager
+def pg_pipeline(connection: sa.Connection) -> Iterator[Any]:
+    """psycopg's pipeline mode on this connection's PostgreSQL connection, and a DB-API
+    cursor of it: statements go out without waiting for their results, and the next fetch
+    (or the end of the block) waits for all of them in one round trip.
+
+    SQLAlchemy's own executions inside the block are sent too, but can read no result:
+    only statements whose results nothing reads belong there (write_later_rows). Errors
+    come out as SQLAlchemy's (OperationalError, IntegrityError...) and a lost connection is
+    invalidated, as for a statement SQLAlchemy ran.
+    """
+    raw: Any = connection.connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        with raw.pipeline():
+            yield cursor
+    except psycopg.Error as exc:
+        dialect = connection.dialect
+        lost = dialect.is_disconnect(cast(Any, exc), raw, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            None, None, exc, psycopg.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 M = TypeVar("M", bound=SQLModel)

@@ -76,10 +76,31 @@ def run(database_url: str, groups: list[int], alerts: int, profile: Path | None)
     writer_thread = threading.get_ident()
     statements: list[str] = []
 
-    @sa.event.listens_for(database.engine, "before_cursor_execute")
-    def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
-        if threading.get_ident() == writer_thread:
-            statements.append(statement)
+    def record(statement: object) -> None:
+        text = str(statement)
+        if threading.get_ident() == writer_thread and text.strip() != "COMMIT":
+            statements.append(text)
+
+    if database.is_sqlite:
+
+        @sa.event.listens_for(database.engine, "before_cursor_execute")
+        def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+            record(statement)
+
+    else:
+        # psycopg's own cursor: SQLAlchemy's statements and those the commit sends on the
+        # DB-API cursor itself (events.py, pipelined) alike.
+        import psycopg
+
+        def counting(method: Any) -> Any:
+            def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+                record(query)
+                return method(self, query, *args, **kwargs)
+
+            return counted
+
+        psycopg.Cursor.execute = counting(psycopg.Cursor.execute)  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = counting(psycopg.Cursor.executemany)  # type: ignore[method-assign]
 
     async def main() -> list[dict]:
         results: list[dict] = []

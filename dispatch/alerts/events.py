@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from dispatch import writes
 from dispatch.alerts.models import Alert, AlertEvent, EventSequence
 from dispatch.writes import write_later_rows
 
@@ -150,9 +151,6 @@ WITH inserted AS (
 )
 UPDATE event_sequence SET last_hash = :h WHERE id = 1
 """
-_PG_APPEND = sa.text(_PG_APPEND_SQL)
-# The payload names the committing Database (its `origin`), whose own hub ignores it.
-_PG_APPEND_NOTIFY = sa.text(_PG_APPEND_SQL + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', :origin)")
 
 
 @dataclass
@@ -287,31 +285,59 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()  # every other change first: the sequence lock is taken last
-    write_later_rows(session)
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _write_pipelined(session, connection, pending)
+        return
+    write_later_rows(session)
     row = connection.execute(_BUMP, {"n": len(pending)}).one()
-    prev_hash = str(row[1])
-    first_id = int(row[0]) - len(pending) + 1
+    _number(session, pending, int(row[0]), str(row[1]))
+    rows = [event.row() for event in pending]
+    connection.execute(_INSERT, rows)
+    connection.execute(_SET_HASH, {"h": pending[-1].hash})
+
+
+def _number(session: Session, pending: list[PendingEvent], last_id: int, prev_hash: str) -> None:
+    first_id = last_id - len(pending) + 1
     for offset, event in enumerate(pending):
         event.id = first_id + offset
         event.prev_hash = prev_hash
         event.hash = event_hash(event)
         prev_hash = event.hash
     session.info["committed_events"] = Committed(pending, session.info.pop("live_alerts", {}))
-    rows = [event.row() for event in pending]
-    if connection.dialect.name == "postgresql":
-        # One constant statement (prepared once per connection) for any number of events.
+
+
+_PG_BUMP_RAW = (
+    "UPDATE event_sequence SET last_id = last_id + %(n)s WHERE id = 1 RETURNING last_id, last_hash"
+)
+_PG_APPEND_RAW = _PG_APPEND_SQL.replace(":rows", "%(rows)s").replace(":h", "%(h)s")
+# The payload names the committing Database (its `origin`), whose own hub ignores it.
+_PG_APPEND_NOTIFY_RAW = _PG_APPEND_RAW + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', %(origin)s)"
+
+
+def _write_pipelined(session: Session, connection: Any, pending: list[PendingEvent]) -> None:
+    """PostgreSQL: the writes held for the commit and the sequence bump in one round trip,
+    then the events, the chain's head and the COMMIT itself in a second."""
+    with writes.pg_pipeline(connection) as cursor:
+        checks = write_later_rows(session, pipelined=True)
+        cursor.execute(_PG_BUMP_RAW, {"n": len(pending)})
+        row = cursor.fetchone()  # the sync: every result so far is in
+        for check in checks:
+            check()
+        _number(session, pending, int(row[0]), str(row[1]))
+        rows = [event.row() for event in pending]
         for values in rows:
             values["at"] = values["at"].isoformat()
-        params = {"rows": json.dumps(rows, default=str), "h": prev_hash}
-        statement = _PG_APPEND
+        params = {"rows": json.dumps(rows, default=str), "h": pending[-1].hash}
+        statement = _PG_APPEND_RAW
         if session.info.get("events_appended"):
-            statement = _PG_APPEND_NOTIFY
+            statement = _PG_APPEND_NOTIFY_RAW
             params["origin"] = getattr(session.info.get("database"), "origin", "")
-        connection.execute(statement, params)
-    else:
-        connection.execute(_INSERT, rows)
-        connection.execute(_SET_HASH, {"h": prev_hash})
+        cursor.execute(statement, params)
+        if not session.in_nested_transaction():
+            # The commit goes with the events: SQLAlchemy's own COMMIT, next, finds the
+            # transaction ended and sends nothing. (A savepoint's release only writes.)
+            cursor.execute("COMMIT")
 
 
 @sa.event.listens_for(Session, "after_rollback")

@@ -33,7 +33,13 @@ from dispatch.alerts.resolver import Located, Resolver
 from dispatch.auth.scope import Scope, merge_scope
 from dispatch.db import with_values
 from dispatch.pii import PiiVault, label_for
-from dispatch.writes import recordset_insert, recordset_json, row_values, transient
+from dispatch.writes import (
+    execute_later,
+    recordset_insert,
+    recordset_json,
+    row_values,
+    transient,
+)
 
 
 class NotFound(LookupError):
@@ -358,7 +364,9 @@ def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) 
         )
         out.append(Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings))
     if key_rows:
-        session.connection().execute(_INSERT_SUBJECT_KEY, key_rows)
+        # Nothing in the transaction reads them back: written with the commit's first
+        # round trip (writes.execute_later).
+        execute_later(session, _INSERT_SUBJECT_KEY, key_rows)
     return out
 
 
@@ -463,7 +471,8 @@ def _pg_new_alerts() -> Any:
     return statement
 
 
-_INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__)  # type: ignore[attr-defined]
+# inline(): no RETURNING of the new ids, which nothing reads (and a pipeline cannot give).
+_INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__).inline()  # type: ignore[attr-defined]
 
 
 def _find_existing(session: Session, partner_id: int | None, external_id: str) -> Alert | None:
