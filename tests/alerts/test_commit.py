@@ -20,6 +20,7 @@ from dispatch.alerts.events import Committed, EventType
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
 from dispatch.writes import execute_later, update_later
+from tests.conftest import POSTGRES_URL
 
 METADATA = sa.MetaData()
 NOTES = sa.Table(
@@ -160,11 +161,11 @@ def test_a_savepoint_released_with_events_pending_does_not_commit_the_transactio
     assert timeline == []
 
 
+# PostgreSQL only: a server connection to lose (no test at all without one).
+@pytest.mark.parametrize("database", ["postgres"] if POSTGRES_URL else [], indirect=True)
 def test_a_connection_lost_before_the_commit_is_an_operational_error_and_is_replaced(
     notes: Database, clock: FrozenClock
 ) -> None:
-    if notes.is_sqlite:
-        pytest.skip("PostgreSQL: a server connection to lose")
     with notes.session() as session:
         pid = session.connection().execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
         execute_later(session, INSERT, [{"text": "a"}])
