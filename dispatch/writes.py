@@ -120,8 +120,8 @@ class _Later:
         self.rows: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
         # Statements whose every execution must change exactly one row, and their parameters.
         self.updates: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
-        # Statements whose results nothing needs (execute_later), and their rows.
-        self.plain: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+        # Rows whose ids nothing reads (insert_rows_later), by table.
+        self.plain: dict[str, tuple[sa.Table, list[dict[str, Any]]]] = {}
 
 
 def _later(session: Session) -> _Later | None:
@@ -165,17 +165,19 @@ def update_later(session: Session, statement: Any, params: dict[str, Any]) -> No
     reserved.updates.setdefault(id(statement), (statement, []))[1].append(params)
 
 
-def execute_later(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
-    """Run a prebuilt INSERT or UPDATE for these rows just before the transaction commits,
-    with the other writes held for it (on PostgreSQL in the commit's first round trip): for
-    a write whose result nothing in the transaction needs."""
+def insert_rows_later(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert these rows of `table` just before the transaction commits, with the other
+    writes held for it (on PostgreSQL in the commit's first round trip), their ids from the
+    table's own default: for rows nothing in the transaction reads back, nor their ids.
+    Each row gives every column that must not be NULL: on PostgreSQL a column a row leaves
+    out is NULL, not its default (recordset_insert)."""
     reserved = db.for_transaction(session, _LATER, _Later)
-    reserved.plain.setdefault(id(statement), (statement, []))[1].extend(rows)
+    reserved.plain.setdefault(table.name, (table, []))[1].extend(rows)
 
 
 def write_later_rows(session: Session, *, pipelined: bool = False) -> list[Callable[[], None]]:
     """Insert the rows insert_later() holds for this transaction and run the updates
-    update_later() and execute_later() hold (before_commit runs it).
+    update_later() and insert_rows_later() hold (before_commit runs it).
 
     `pipelined`: the connection is in psycopg's pipeline mode (no result until the next
     sync); the checks of the updates' row counts are returned, to call after that sync.
@@ -196,21 +198,37 @@ def write_later_rows(session: Session, *, pipelined: bool = False) -> list[Calla
         if changed != len(many):
             raise RuntimeError(f"{len(many)} updates meant for one row each changed {changed}")
     reserved.updates.clear()
-    for statement, many in reserved.plain.values():
-        connection.execute(statement, many[0] if len(many) == 1 else many)
-    reserved.plain.clear()
-    for table, rows in reserved.rows.values():
-        statement = _PLAIN_INSERTS.get(table.name)
-        if statement is None:
-            statement = _PLAIN_INSERTS[table.name] = sa.insert(table).inline()
-        # One executemany needs the same columns in every row.
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            by_columns.setdefault(tuple(sorted(row)), []).append(row)
-        for same in by_columns.values():
-            connection.execute(statement, same[0] if len(same) == 1 else same)
-    reserved.rows.clear()
+    postgres = connection.dialect.name == "postgresql"
+    for with_id, held in ((False, reserved.plain), (True, reserved.rows)):
+        for table, rows in held.values():
+            if postgres:
+                # All of them from one JSON parameter: one constant statement, prepared once
+                # (an executemany of a message's 17 columns is past what psycopg caches).
+                connection.execute(_recordset(table, with_id), {"rows": recordset_json(rows)})
+                continue
+            statement = _PLAIN_INSERTS.get(table.name)
+            if statement is None:
+                # inline(): no RETURNING of the ids, which nothing reads.
+                statement = _PLAIN_INSERTS[table.name] = sa.insert(table).inline()
+            # One executemany needs the same columns in every row.
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                by_columns.setdefault(tuple(sorted(row)), []).append(row)
+            for same in by_columns.values():
+                connection.execute(statement, same[0] if len(same) == 1 else same)
+        held.clear()
     return checks
+
+
+_RECORDSETS: dict[tuple[str, bool], Any] = {}
+
+
+def _recordset(table: sa.Table, with_id: bool) -> Any:
+    statement = _RECORDSETS.get((table.name, with_id))
+    if statement is None:
+        text = recordset_insert(table, with_id=with_id)
+        statement = _RECORDSETS[(table.name, with_id)] = sa.text(text)
+    return statement
 
 
 def _changed_one(result: Any) -> None:
@@ -272,8 +290,9 @@ def transient(model: type[M], **values: Any) -> M:
     return row
 
 
-def recordset_insert(table: sa.Table, *, suffix: str = "") -> str:
-    """PostgreSQL: an INSERT of every column of `table` but `id`, from one JSON parameter
+def recordset_insert(table: sa.Table, *, suffix: str = "", with_id: bool = False) -> str:
+    """PostgreSQL: an INSERT of every column of `table` but `id` (unless `with_id`: rows
+    given their ids by insert_later), from one JSON parameter
     `:rows` (a JSON array of row objects, see recordset_json), then `suffix` (ON CONFLICT,
     RETURNING).
 
@@ -287,7 +306,7 @@ def recordset_insert(table: sa.Table, *, suffix: str = "") -> str:
     names: list[str] = []
     typed: list[str] = []
     for column in table.columns:
-        if column.name == "id":
+        if column.name == "id" and not with_id:
             continue
         kind = column.type
         if isinstance(kind, sa.types.TypeDecorator):

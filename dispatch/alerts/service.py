@@ -34,7 +34,7 @@ from dispatch.auth.scope import Scope, merge_scope
 from dispatch.db import with_values
 from dispatch.pii import PiiVault, label_for
 from dispatch.writes import (
-    execute_later,
+    insert_rows_later,
     recordset_insert,
     recordset_json,
     row_values,
@@ -365,8 +365,8 @@ def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) 
         out.append(Intake(alert=alert, created=True, linked_alerts=linked, warnings=warnings))
     if key_rows:
         # Nothing in the transaction reads them back: written with the commit's first
-        # round trip (writes.execute_later).
-        execute_later(session, _INSERT_SUBJECT_KEY, key_rows)
+        # round trip (writes.insert_rows_later).
+        insert_rows_later(session, _SUBJECT_KEYS, key_rows)
     return out
 
 
@@ -471,8 +471,7 @@ def _pg_new_alerts() -> Any:
     return statement
 
 
-# inline(): no RETURNING of the new ids, which nothing reads (and a pipeline cannot give).
-_INSERT_SUBJECT_KEY = sa.insert(SubjectKey.__table__).inline()  # type: ignore[attr-defined]
+_SUBJECT_KEYS: sa.Table = SubjectKey.__table__  # type: ignore[attr-defined]
 
 
 def _find_existing(session: Session, partner_id: int | None, external_id: str) -> Alert | None:

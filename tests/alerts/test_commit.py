@@ -19,7 +19,7 @@ from dispatch.alerts import events
 from dispatch.alerts.events import Committed, EventType
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
-from dispatch.writes import execute_later, update_later
+from dispatch.writes import insert_rows_later, update_later
 from tests.conftest import POSTGRES_URL
 
 METADATA = sa.MetaData()
@@ -30,8 +30,6 @@ NOTES = sa.Table(
     sa.Column("text", sa.String, nullable=False, unique=True),
     sa.Column("seen", sa.Integer, nullable=False, server_default="0"),
 )
-# inline(): no RETURNING of ids, as the service's own statements left for the commit.
-INSERT = sa.insert(NOTES).inline()
 MARK = (
     sa.update(NOTES)
     .where(NOTES.c.text == sa.bindparam("t"))
@@ -86,7 +84,7 @@ def stored(database: Database) -> tuple[dict[str, int], list[str]]:
 def commit_one_more(database: Database, clock: FrozenClock) -> None:
     """The next transaction after a failure stores its event and rows as usual."""
     with database.session() as session:
-        execute_later(session, INSERT, [{"text": "after"}])
+        insert_rows_later(session, NOTES, [{"text": "after", "seen": 0}])
         note_event(session, clock, "after")
         session.commit()
 
@@ -95,8 +93,8 @@ def test_held_rows_updates_and_events_land_with_the_commit(
     notes: Database, clock: FrozenClock, taken: list[Committed]
 ) -> None:
     with notes.session() as session:
-        execute_later(session, INSERT, [{"text": "a"}])
-        execute_later(session, INSERT, [{"text": "b"}, {"text": "c"}])
+        insert_rows_later(session, NOTES, [{"text": "a", "seen": 0}])
+        insert_rows_later(session, NOTES, [{"text": "b", "seen": 0}, {"text": "c", "seen": 0}])
         update_later(session, MARK, {"t": "old", "n": 7})
         note_event(session, clock, "first")
         note_event(session, clock, "second")
@@ -114,7 +112,7 @@ def test_an_update_meant_for_one_row_that_changes_none_fails_the_whole_commit(
     notes: Database, clock: FrozenClock, taken: list[Committed]
 ) -> None:
     with notes.session() as session:
-        execute_later(session, INSERT, [{"text": "a"}])
+        insert_rows_later(session, NOTES, [{"text": "a", "seen": 0}])
         update_later(session, MARK, {"t": "old", "n": 1})
         update_later(session, MARK, {"t": "missing", "n": 1})
         note_event(session, clock, "lost")
@@ -134,7 +132,8 @@ def test_a_database_error_at_the_commit_is_sqlalchemys_and_leaves_nothing(
     notes: Database, clock: FrozenClock, taken: list[Committed]
 ) -> None:
     with notes.session() as session:
-        execute_later(session, INSERT, [{"text": "a"}, {"text": "old"}])  # "old" is taken
+        rows = [{"text": "a", "seen": 0}, {"text": "old", "seen": 0}]  # "old" is taken
+        insert_rows_later(session, NOTES, rows)
         note_event(session, clock, "lost")
         with pytest.raises(sa.exc.IntegrityError):
             session.commit()
@@ -152,7 +151,7 @@ def test_a_savepoint_released_with_events_pending_does_not_commit_the_transactio
 ) -> None:
     with notes.session() as session:
         note_event(session, clock, "outer")
-        execute_later(session, INSERT, [{"text": "a"}])
+        insert_rows_later(session, NOTES, [{"text": "a", "seen": 0}])
         with session.begin_nested():
             session.connection().execute(sa.insert(NOTES), [{"text": "inner"}])
         session.rollback()
@@ -168,7 +167,7 @@ def test_a_connection_lost_before_the_commit_is_an_operational_error_and_is_repl
 ) -> None:
     with notes.session() as session:
         pid = session.connection().execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
-        execute_later(session, INSERT, [{"text": "a"}])
+        insert_rows_later(session, NOTES, [{"text": "a", "seen": 0}])
         note_event(session, clock, "lost")
         with notes.engine.connect() as other:
             other.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
