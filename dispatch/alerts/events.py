@@ -317,7 +317,11 @@ _PG_APPEND_NOTIFY_RAW = _PG_APPEND_RAW + f"RETURNING pg_notify('{NOTIFY_CHANNEL}
 
 def _write_pipelined(session: Session, connection: Any, pending: list[PendingEvent]) -> None:
     """PostgreSQL: the writes held for the commit and the sequence bump in one round trip,
-    then the events, the chain's head and the COMMIT itself in a second."""
+    then the events, the chain's head and the COMMIT itself in a second.
+
+    So this must stay the last before_commit listener that writes: anything written after
+    it would go into a transaction of its own (writes.py's listener, registered first,
+    leaves a transaction with events to this one)."""
     with writes.pg_pipeline(connection) as cursor:
         checks = write_later_rows(session, pipelined=True)
         cursor.execute(_PG_BUMP_RAW, {"n": len(pending)})
