@@ -250,7 +250,13 @@ class Engine:
     def start_many(self, session: Session, alerts: Sequence[Alert]) -> list[Outcome]:
         """start_new() for each of these new alerts (the intake writer's group), their
         contacts read in one statement for all of them."""
-        escalation_service.prefetch_contacts(session, alerts)
+        # Only the posts of each chain's first level: the step pages no other.
+        first = {
+            target.post
+            for alert in alerts
+            for target in self.policy.chain_for(alert.category, alert.district)[1].steps[0].targets
+        }
+        escalation_service.prefetch_contacts(session, alerts, first)
         now = self.clock.now()
         outcomes = [self.start_new(session, alert, now) for alert in alerts]
         if self.waker is not None:

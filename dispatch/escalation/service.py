@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -139,6 +139,7 @@ _ACTIVE_STATE_WIDE = _ACTIVE.where(_CONTACTS.c.unit.is_(None))
 _ACTIVE_IN_UNITS = (
     sa.select(_CONTACTS)
     .where(_CONTACTS.c.active == sa.true())
+    .where(_CONTACTS.c.post.in_(sa.bindparam("posts", expanding=True)))
     .where(
         sa.or_(
             _CONTACTS.c.unit.in_(sa.bindparam("units", expanding=True)),
@@ -168,12 +169,15 @@ def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact
     return rows
 
 
-def prefetch_contacts(session: Session, alerts: Sequence[Alert]) -> None:
-    """Read, in one statement, the active contacts of every post for these alerts' units,
-    for contacts_for() to answer from for the rest of the transaction (the intake writer
-    pages many new alerts in one)."""
+def prefetch_contacts(
+    session: Session, alerts: Sequence[Alert], posts: Collection[Post] = tuple(Post)
+) -> None:
+    """Read, in one statement, the active contacts of these posts (default: every post) for
+    these alerts' units, for contacts_for() to answer from for the rest of the transaction
+    (the intake writer pages many new alerts in one). A post not asked for is read when
+    contacts_for() first needs it."""
     cache = _contacts_read(session)
-    wanted = {(post.value, unit_of(post, alert)) for alert in alerts for post in Post}
+    wanted = {(post.value, unit_of(post, alert)) for alert in alerts for post in posts}
     fresh: dict[tuple[str, str | None], list[Contact]] = {
         key: [] for key in wanted if key not in cache
     }
@@ -181,7 +185,8 @@ def prefetch_contacts(session: Session, alerts: Sequence[Alert]) -> None:
         return
     units = sorted({unit for _, unit in fresh if unit is not None})
     # Oldest first, as contacts_for reads them.
-    for row in session.connection().execute(_ACTIVE_IN_UNITS, {"units": units}):
+    asked = sorted({post for post, _ in fresh})
+    for row in session.connection().execute(_ACTIVE_IN_UNITS, {"units": units, "posts": asked}):
         found = fresh.get((row.post, row.unit))
         if found is not None:
             found.append(row)  # type: ignore[arg-type]

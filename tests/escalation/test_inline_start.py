@@ -190,6 +190,37 @@ def test_contacts_read_for_a_group_are_those_each_page_would_read(
     assert one_by_one[(Post.state_cell, None)] == [contacts["state_cell"]]
 
 
+def test_contacts_prefetched_for_some_posts_answer_those_and_the_rest_are_read(
+    database: Database, contacts: dict[str, int]
+) -> None:
+    """The intake writer prefetches only the posts of the chains' first level."""
+    alert = Alert(
+        station_id=JASWANTNAGAR_ID, circle="Jaswantnagar", district="Etawah", range_name="Kanpur"
+    )
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with database.session() as session:
+        escalation_service.prefetch_contacts(session, [alert], [Post.sho])
+        sa.event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            sho = escalation_service.contacts_for(session, Post.sho, JASWANTNAGAR_ID)
+            assert statements == []  # answered from the prefetch
+            cell = escalation_service.contacts_for(session, Post.state_cell, None)
+            district = escalation_service.contacts_for(
+                session, Post.district_control, alert.district
+            )
+        finally:
+            sa.event.remove(database.engine, "before_cursor_execute", count)
+    assert [c.id for c in sho] == [contacts["sho_jsw"]]
+    # Posts not prefetched are read, one statement each, and found all the same.
+    assert len(statements) == 2
+    assert [c.id for c in cell] == [contacts["state_cell"]]
+    assert [c.id for c in district] == [contacts["dcr_etawah"]]
+
+
 def test_the_live_frames_of_an_intake_with_its_first_step_are_what_a_read_gives(
     client: TestClient,
     partner: PartnerCredentials,
