@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import (
     APIRouter,
     Depends,
-    Header,
     HTTPException,
     Path,
     Query,
@@ -133,17 +132,31 @@ def intake_out(intake: alerts_service.Intake) -> IntakeOut:
     )
 
 
+# The intake route reads its two headers itself (FastAPI's validation of header
+# parameters was a twentieth of the request's CPU); they are documented here instead.
+_SIGNED_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": text,
+    }
+    for name, text in (
+        ("x-api-key", "The partner's API key"),
+        ("x-signature", "sha256=<hex HMAC-SHA256 of the raw body with the signing secret>"),
+    )
+]
+
+
 @router.post(
     "/alerts",
     status_code=status.HTTP_201_CREATED,
     response_model=IntakeOut,
     responses={200: {"model": IntakeOut, "description": "A repeat of an alert already received"}},
+    openapi_extra={"parameters": _SIGNED_HEADERS},
 )
-async def receive_alert(
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    x_signature: Annotated[str | None, Header()] = None,
-) -> Response:
+async def receive_alert(request: Request) -> Response:
     """A partner's alert: signed, timestamped on arrival, resolved to a station, stored.
 
     Async on purpose: checking, resolving and sealing are computation (done here, on the
@@ -155,7 +168,14 @@ async def receive_alert(
     about a tenth of the request's CPU. The checks are the same calls.
     """
     body = await request.body()
-    partner = await partner_of(request, body, request.app.state.database, x_api_key, x_signature)
+    headers = request.headers
+    partner = await partner_of(
+        request,
+        body,
+        request.app.state.database,
+        headers.get("x-api-key"),
+        headers.get("x-signature"),
+    )
     settings = await get_app_settings(request)
     resolver = await get_resolver(request)
     vault = await get_vault(request)

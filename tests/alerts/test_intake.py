@@ -92,6 +92,15 @@ def test_missing_or_unknown_key_is_401(
     assert count_alerts(database) == 0
 
 
+def test_the_api_docs_name_the_headers_a_partner_signs_with(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    parameters = spec["paths"]["/api/v1/alerts"]["post"]["parameters"]
+    assert {(p["name"], p["in"]) for p in parameters} == {
+        ("x-api-key", "header"),
+        ("x-signature", "header"),
+    }
+
+
 def test_a_deactivated_partner_key_is_refused_once_its_cached_read_expires(
     client: TestClient, partner: PartnerCredentials, database: Database
 ) -> None:
