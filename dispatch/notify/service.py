@@ -20,7 +20,7 @@ from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.models import NotificationPublic, OutboundRecord, SentMessage
 from dispatch.notify.provider import Channel, OutboundMessage, Provider, SendResult
 from dispatch.pii import mask_phone
-from dispatch.writes import insert_later, insert_values
+from dispatch.writes import insert_later, insert_values, recordset_json
 
 STATUS_PATH = "/webhooks/twilio/status"
 _OUTBOUND = OutboundRecord.__table__  # type: ignore[attr-defined]
@@ -33,6 +33,15 @@ _RECORD_RESULT = (
         error=sa.bindparam("err", type_=sa.String),
         updated_at=sa.bindparam("now", type_=UTCDateTime),
     )
+)
+# PostgreSQL: every answer of a batch from one JSON parameter (one constant statement,
+# prepared once, instead of an executemany).
+_PG_RECORD_RESULTS = sa.text(
+    "UPDATE outbound_message AS m"
+    " SET provider_id = r.pid, status = r.st, error = r.err, updated_at = r.at"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+    " AS r(rid bigint, pid text, st text, err text, at timestamptz)"
+    " WHERE m.id = r.rid"
 )
 # Claim a message left in the outbox: only if nobody touched it since we read it.
 _CLAIM = (
@@ -243,19 +252,33 @@ def send_groups(database: Database, groups: Sequence[SendGroup]) -> list[SentMes
     if not sent:
         return []
     with database.session() as session:
-        session.connection().execute(
-            _RECORD_RESULT,
-            [
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            answers = [
                 {
                     "rid": r.id,
                     "pid": r.provider_id,
                     "st": r.status,
                     "err": r.error,
-                    "now": r.updated_at,
+                    "at": r.updated_at,
                 }
                 for r in sent
-            ],
-        )
+            ]
+            connection.execute(_PG_RECORD_RESULTS, {"rows": recordset_json(answers)})
+        else:
+            connection.execute(
+                _RECORD_RESULT,
+                [
+                    {
+                        "rid": r.id,
+                        "pid": r.provider_id,
+                        "st": r.status,
+                        "err": r.error,
+                        "now": r.updated_at,
+                    }
+                    for r in sent
+                ],
+            )
         for group in groups:
             failed = [r for r in group.records if r.status == "failed"]
             if failed and group.on_failure is not None:

@@ -110,6 +110,47 @@ def test_a_message_queued_in_a_transaction_that_rolls_back_never_goes_out(
     assert stored.status == "queued" and stored.provider_id == sent.sid
 
 
+def test_every_answer_of_a_batch_is_stored_on_its_own_message(
+    app: FastAPI,
+    client: TestClient,
+    clock: FrozenClock,
+    twilio: RecordingTwilio,
+    database: Database,
+) -> None:
+    """Twilio's answers to one commit's messages (one accepted, one refused) land on the
+    right rows: the accepted one's SID and status, the refused one's error, masked."""
+    provider: Provider = app.state.notifier
+    refused = "+919876500099"
+    twilio.refuse.add(refused)
+    with database.session() as session:
+        records = [
+            notify_service.queue(
+                session=session,
+                notifier=provider,
+                channel=Channel.sms,
+                to=to,
+                body="CRISIS ALERT",
+                now=clock.now(),
+            )
+            for to in (PHONES["sho_jsw"], refused)
+        ]
+        notify_service.send_after_commit(session, provider, records, clock.now())
+        session.commit()
+    assert sorted(s.to for s in twilio.sent) == sorted([PHONES["sho_jsw"], refused])
+    sent = next(s for s in twilio.sent if s.to == PHONES["sho_jsw"])
+    accepted, failed = _records(database)
+    assert (accepted.to, accepted.status, accepted.provider_id) == (
+        PHONES["sho_jsw"],
+        "queued",
+        sent.sid,
+    )
+    assert accepted.error is None
+    assert (failed.to, failed.status, failed.provider_id) == (refused, "failed", None)
+    assert failed.error is not None and "21211" in failed.error
+    assert refused not in failed.error
+    assert accepted.updated_at == failed.updated_at == clock.now()
+
+
 def test_a_message_a_dead_process_left_unsent_goes_out_later_once(
     app: FastAPI,
     client: TestClient,
