@@ -240,8 +240,9 @@ def _changed_one(result: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_later_rows(session: Session) -> None:
-    # The timeline's writer (alerts/events.py) runs this too, before it takes the sequence
-    # lock; whichever listener runs first writes the rows.
+    # A transaction with timeline events leaves them to the timeline's writer
+    # (alerts/events.py), which writes them before it takes the sequence lock (pipelined
+    # with it on PostgreSQL).
     if _later(session) is not None and not session.info.get("pending_events"):
         session.flush()
         write_later_rows(session)

@@ -23,9 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from dispatch import writes
 from dispatch.alerts.models import Alert, AlertEvent, EventSequence
-from dispatch.writes import write_later_rows
+from dispatch.writes import pg_pipeline, write_later_rows
 
 GENESIS_HASH = "0" * 64
 # Retention may redact an event's data; the chain covers the data's digest, which stays.
@@ -138,19 +137,26 @@ _SET_HASH = (
     .values(last_hash=sa.bindparam("h", type_=sa.String))
 )
 _INSERT = sa.insert(_EVENTS)
-# PostgreSQL: insert the events and store the chain's head in one round trip; with
-# pg_notify, the doorbell that other processes' hubs hear when the transaction commits.
-_PG_APPEND_SQL = """
+# PostgreSQL, sent on the DB-API cursor (psycopg's placeholders; see _write_pipelined):
+# take the sequence lock and the ids, then insert the events and store the chain's head in
+# one statement; with pg_notify, the doorbell that other processes' hubs hear when the
+# transaction commits.
+_PG_BUMP = (
+    "UPDATE event_sequence SET last_id = last_id + %(n)s WHERE id = 1 RETURNING last_id, last_hash"
+)
+_PG_APPEND = """
 WITH inserted AS (
     INSERT INTO alert_event
         (id, alert_id, type, at, actor, data, data_digest, scope, internal, prev_hash, hash)
     SELECT id, alert_id, type, at, actor, data, data_digest, scope, internal, prev_hash, hash
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r(
         id integer, alert_id integer, type text, at timestamptz, actor text, data jsonb,
         data_digest text, scope text, internal boolean, prev_hash text, hash text)
 )
-UPDATE event_sequence SET last_hash = :h WHERE id = 1
+UPDATE event_sequence SET last_hash = %(h)s WHERE id = 1
 """
+# The payload names the committing Database (its `origin`), whose own hub ignores it.
+_PG_APPEND_NOTIFY = _PG_APPEND + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', %(origin)s)"
 
 
 @dataclass
@@ -307,24 +313,18 @@ def _number(session: Session, pending: list[PendingEvent], last_id: int, prev_ha
     session.info["committed_events"] = Committed(pending, session.info.pop("live_alerts", {}))
 
 
-_PG_BUMP_RAW = (
-    "UPDATE event_sequence SET last_id = last_id + %(n)s WHERE id = 1 RETURNING last_id, last_hash"
-)
-_PG_APPEND_RAW = _PG_APPEND_SQL.replace(":rows", "%(rows)s").replace(":h", "%(h)s")
-# The payload names the committing Database (its `origin`), whose own hub ignores it.
-_PG_APPEND_NOTIFY_RAW = _PG_APPEND_RAW + f"RETURNING pg_notify('{NOTIFY_CHANNEL}', %(origin)s)"
-
-
-def _write_pipelined(session: Session, connection: Any, pending: list[PendingEvent]) -> None:
+def _write_pipelined(
+    session: Session, connection: sa.Connection, pending: list[PendingEvent]
+) -> None:
     """PostgreSQL: the writes held for the commit and the sequence bump in one round trip,
     then the events, the chain's head and the COMMIT itself in a second.
 
     So this must stay the last before_commit listener that writes: anything written after
     it would go into a transaction of its own (writes.py's listener, registered first,
     leaves a transaction with events to this one)."""
-    with writes.pg_pipeline(connection) as cursor:
+    with pg_pipeline(connection) as cursor:
         checks = write_later_rows(session, pipelined=True)
-        cursor.execute(_PG_BUMP_RAW, {"n": len(pending)})
+        cursor.execute(_PG_BUMP, {"n": len(pending)})
         row = cursor.fetchone()  # the sync: every result so far is in
         for check in checks:
             check()
@@ -333,9 +333,9 @@ def _write_pipelined(session: Session, connection: Any, pending: list[PendingEve
         for values in rows:
             values["at"] = values["at"].isoformat()
         params = {"rows": json.dumps(rows, default=str), "h": pending[-1].hash}
-        statement = _PG_APPEND_RAW
+        statement = _PG_APPEND
         if session.info.get("events_appended"):
-            statement = _PG_APPEND_NOTIFY_RAW
+            statement = _PG_APPEND_NOTIFY
             params["origin"] = getattr(session.info.get("database"), "origin", "")
         cursor.execute(statement, params)
         if not session.in_nested_transaction():

@@ -31,16 +31,16 @@ _RECORD_RESULT = (
         provider_id=sa.bindparam("pid", type_=sa.String),
         status=sa.bindparam("st", type_=sa.String),
         error=sa.bindparam("err", type_=sa.String),
-        updated_at=sa.bindparam("now", type_=UTCDateTime),
+        updated_at=sa.bindparam("ts", type_=UTCDateTime),
     )
 )
 # PostgreSQL: every answer of a batch from one JSON parameter (one constant statement,
 # prepared once, instead of an executemany).
 _PG_RECORD_RESULTS = sa.text(
     "UPDATE outbound_message AS m"
-    " SET provider_id = r.pid, status = r.st, error = r.err, updated_at = r.at"
+    " SET provider_id = r.pid, status = r.st, error = r.err, updated_at = r.ts"
     " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-    " AS r(rid bigint, pid text, st text, err text, at timestamptz)"
+    " AS r(rid bigint, pid text, st text, err text, ts timestamptz)"
     " WHERE m.id = r.rid"
 )
 # Claim a message left in the outbox: only if nobody touched it since we read it.
@@ -253,32 +253,14 @@ def send_groups(database: Database, groups: Sequence[SendGroup]) -> list[SentMes
         return []
     with database.session() as session:
         connection = session.connection()
+        answers = [
+            {"rid": r.id, "pid": r.provider_id, "st": r.status, "err": r.error, "ts": r.updated_at}
+            for r in sent
+        ]
         if connection.dialect.name == "postgresql":
-            answers = [
-                {
-                    "rid": r.id,
-                    "pid": r.provider_id,
-                    "st": r.status,
-                    "err": r.error,
-                    "at": r.updated_at,
-                }
-                for r in sent
-            ]
             connection.execute(_PG_RECORD_RESULTS, {"rows": recordset_json(answers)})
         else:
-            connection.execute(
-                _RECORD_RESULT,
-                [
-                    {
-                        "rid": r.id,
-                        "pid": r.provider_id,
-                        "st": r.status,
-                        "err": r.error,
-                        "now": r.updated_at,
-                    }
-                    for r in sent
-                ],
-            )
+            connection.execute(_RECORD_RESULT, answers)
         for group in groups:
             failed = [r for r in group.records if r.status == "failed"]
             if failed and group.on_failure is not None:

@@ -73,13 +73,15 @@ def test_an_officer_can_acknowledge_while_twilio_is_still_answering(
     assert [e.data["reason"] for e in stopped] == ["acknowledged"]
 
 
-def queue_sms(session: Session, provider: Provider, clock: FrozenClock) -> None:
-    """Queue an SMS to the SHO in the session's transaction, to go out after its commit."""
+def queue_sms(
+    session: Session, provider: Provider, clock: FrozenClock, to: str = PHONES["sho_jsw"]
+) -> None:
+    """Queue an SMS (to the SHO) in the session's transaction, to go out after its commit."""
     record = notify_service.queue(
         session=session,
         notifier=provider,
         channel=Channel.sms,
-        to=PHONES["sho_jsw"],
+        to=to,
         body="CRISIS ALERT",
         now=clock.now(),
     )
@@ -123,18 +125,8 @@ def test_every_answer_of_a_batch_is_stored_on_its_own_message(
     refused = "+919876500099"
     twilio.refuse.add(refused)
     with database.session() as session:
-        records = [
-            notify_service.queue(
-                session=session,
-                notifier=provider,
-                channel=Channel.sms,
-                to=to,
-                body="CRISIS ALERT",
-                now=clock.now(),
-            )
-            for to in (PHONES["sho_jsw"], refused)
-        ]
-        notify_service.send_after_commit(session, provider, records, clock.now())
+        queue_sms(session, provider, clock)
+        queue_sms(session, provider, clock, to=refused)
         session.commit()
     assert sorted(s.to for s in twilio.sent) == sorted([PHONES["sho_jsw"], refused])
     sent = next(s for s in twilio.sent if s.to == PHONES["sho_jsw"])
