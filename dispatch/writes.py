@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
+from psycopg.rows import namedtuple_row
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import instrumentation
@@ -246,6 +248,42 @@ def _write_later_rows(session: Session) -> None:
     if _later(session) is not None and not session.info.get("pending_events"):
         session.flush()
         write_later_rows(session)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A statement for `pg_together`: its SQL with psycopg's placeholders (`%(name)s`), its
+    parameters, and what takes its rows (named tuples: row.column)."""
+
+    sql: str
+    params: Mapping[str, Any]
+    take: Callable[[list[Any]], None]
+
+
+def pg_together(connection: sa.Connection, reads: Sequence[Read]) -> None:
+    """PostgreSQL: send these statements in one round trip (psycopg's pipeline mode; the
+    transaction's BEGIN, if it starts here, takes one more) and hand each its rows.
+
+    For statements that do not depend on each other's results: the intake writer's look-up
+    of earlier alerts, the insert of its alerts and the read of the contacts their first
+    escalation step pages went out one after the other, each waiting for its answer.
+    Errors come out as SQLAlchemy's (pg_pipeline); the transaction stays SQLAlchemy's.
+    """
+    if not reads:
+        return
+    with pg_pipeline(connection) as first:
+        raw = first.connection
+        cursors = [first] + [raw.cursor() for _ in reads[1:]]
+        try:
+            for cursor, read in zip(cursors, reads, strict=True):
+                cursor.row_factory = namedtuple_row
+                cursor.execute(read.sql, read.params)
+            rows = [cursor.fetchall() for cursor in cursors]  # one sync for all of them
+        finally:
+            for cursor in cursors[1:]:
+                cursor.close()
+    for read, found in zip(reads, rows, strict=True):
+        read.take(found)
 
 
 @contextmanager

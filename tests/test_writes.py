@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from dispatch.db import Database
-from dispatch.writes import IdBlocks, insert_later, row_values, transient
+from dispatch.writes import IdBlocks, Read, insert_later, pg_together, row_values, transient
 from tests.conftest import POSTGRES_URL
 
 
@@ -167,3 +168,61 @@ def test_a_transient_row_is_the_row_its_constructor_builds_and_stores_alike(
             "ETW-JASWANTNAGAR",
             {"kept": True},
         )
+
+
+def test_statements_sent_together_each_get_their_own_rows_and_fail_as_sqlalchemy_does() -> None:
+    if not POSTGRES_URL:
+        pytest.skip("needs DISPATCH_TEST_POSTGRES_URL")
+    database = Database(POSTGRES_URL)
+    metadata = sa.MetaData()
+    sa.Table(
+        "test_together",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("text", sa.String, nullable=False, unique=True),
+    )
+    metadata.drop_all(database.engine)
+    metadata.create_all(database.engine)
+    insert = "INSERT INTO test_together (text) VALUES (%(t)s) RETURNING id, text"
+    count = "SELECT count(*) AS n FROM test_together"
+    try:
+        got: dict[str, list[Any]] = {}
+        with database.session() as session:
+            pg_together(
+                session.connection(),
+                [
+                    Read(count, {}, partial(got.__setitem__, "before")),
+                    Read(insert, {"t": "a"}, partial(got.__setitem__, "a")),
+                    Read(insert, {"t": "b"}, partial(got.__setitem__, "b")),
+                    Read(count, {}, partial(got.__setitem__, "after")),
+                ],
+            )
+            # In order, in the session's transaction, each with its own rows by name.
+            assert [r.n for r in got["before"]] == [0]
+            assert [r.text for r in got["a"]] == ["a"]
+            assert [r.text for r in got["b"]] == ["b"]
+            assert [r.n for r in got["after"]] == [2]
+            with database.engine.connect() as other:  # nothing committed yet
+                assert other.execute(sa.text(count)).scalar_one() == 0
+            session.commit()
+        with database.engine.connect() as other:
+            assert other.execute(sa.text(count)).scalar_one() == 2
+        # A failing statement: SQLAlchemy's IntegrityError, no rows handed to anyone, and
+        # the session goes on after its rollback.
+        taken: list[str] = []
+        with database.session() as session:
+            with pytest.raises(sa.exc.IntegrityError):
+                pg_together(
+                    session.connection(),
+                    [
+                        Read(insert, {"t": "c"}, lambda _rows: taken.append("c")),
+                        Read(insert, {"t": "a"}, lambda _rows: taken.append("a again")),
+                    ],
+                )
+            session.rollback()
+            assert taken == []
+            n = session.connection().execute(sa.text(count)).scalar_one()
+        assert n == 2
+    finally:
+        metadata.drop_all(database.engine)
+        database.dispose()

@@ -22,6 +22,7 @@ async def start(app: FastAPI) -> None:
         database=app.state.database,
         resolver=app.state.resolver,
         first_step=getattr(app.state, "intake_first_step", None),
+        first_reads=getattr(app.state, "intake_first_reads", None),
         batch_max=settings.intake_batch_max,
         threads=settings.intake_writers,
         after_commit_threads=max(2, settings.escalation_workers),

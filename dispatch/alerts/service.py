@@ -34,7 +34,9 @@ from dispatch.auth.scope import Scope, merge_scope
 from dispatch.db import with_values
 from dispatch.pii import PiiVault, label_for
 from dispatch.writes import (
+    Read,
     insert_rows_later,
+    pg_together,
     recordset_insert,
     recordset_json,
     row_values,
@@ -315,7 +317,9 @@ def store(session: Session, prepared: Prepared, resolver: Resolver) -> Intake:
     return store_many(session, [prepared], resolver)[0]
 
 
-def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) -> list[Intake]:
+def store_many(
+    session: Session, group: Sequence[Prepared], resolver: Resolver, *, reads: Sequence[Read] = ()
+) -> list[Intake]:
     """Store prepared alerts with their timelines in the caller's transaction (no commit).
 
     A repeated external_id from the same partner stores nothing and returns the first alert.
@@ -324,9 +328,22 @@ def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) 
     holds, also between concurrent retries. The statements are per group, not per alert (the
     intake writer stores many alerts in one transaction): one look-up of earlier alerts
     about the same people, one insert of the alerts, one of their subject keys.
+
+    On PostgreSQL the look-up, the insert and the caller's `reads` (the contacts the first
+    escalation step will page) go out together, in one round trip; the insert waits for
+    the look-up only when an alert without a location needs a hint from it. Elsewhere the
+    `reads` are not run: what they would fill must be read again if missing.
     """
     digests = sorted({d for prepared in group for _, d in prepared.digests})
-    known = linked_by_digest(session, digests)
+    inserted: list[int | None] | None = None
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        needs_hint = any(p.located.lat is None and p.located.station is None for p in group)
+        known, inserted = _pg_first_round(
+            connection, [p.alert for p in group], digests, reads, insert=not needs_hint
+        )
+    else:
+        known = linked_by_digest(session, digests)
     # A location hint comes from an earlier alert where the person was found: never one
     # of this group, so the look-up above is all it needs.
     plans: list[tuple[Prepared, Located, list[str]]] = []
@@ -336,7 +353,8 @@ def store_many(session: Session, group: Sequence[Prepared], resolver: Resolver) 
             linked = _linked_from(known, prepared.digests)
             located = _apply_hint(session, alert, linked, resolver, warnings) or located
         plans.append((prepared, located, warnings))
-    inserted = insert_new_alerts(session, [prepared.alert for prepared in group])
+    if inserted is None:
+        inserted = insert_new_alerts(session, [prepared.alert for prepared in group])
     out: list[Intake] = []
     key_rows: list[dict[str, Any]] = []
     for (prepared, located, warnings), alert_id in zip(plans, inserted, strict=True):
@@ -379,6 +397,41 @@ def linked_by_digest(session: Session, digests: list[str]) -> dict[str, set[int]
     for alert_id, digest in session.connection().execute(statement, params):
         found.setdefault(digest, set()).add(int(alert_id))
     return found
+
+
+_PG_LINKED = "SELECT alert_id, digest FROM subject_key WHERE digest = ANY(%(digests)s)"
+
+
+def _pg_first_round(
+    connection: sa.Connection,
+    alerts: list[Alert],
+    digests: list[str],
+    reads: Sequence[Read],
+    *,
+    insert: bool,
+) -> tuple[dict[str, set[int]], list[int | None] | None]:
+    """PostgreSQL: the look-up of earlier alerts, `reads` and (with `insert`, and alerts
+    that all have a partner's external id) the insert of the alerts, in one round trip.
+    The look-up's alerts by digest, and the new ids as insert_new_alerts gives them (None:
+    not inserted here)."""
+    known: dict[str, set[int]] = {}
+
+    def take_linked(rows: list[Any]) -> None:
+        for row in rows:
+            known.setdefault(row.digest, set()).add(int(row.alert_id))
+
+    together = list(reads)
+    if digests:
+        together.insert(0, Read(_PG_LINKED, {"digests": digests}, take_linked))
+    returned: list[list[Any]] = []
+    keyed = all(a.partner_id is not None and a.external_id is not None for a in alerts)
+    if insert and keyed:
+        rows = recordset_json([row_values(alert) for alert in alerts])
+        together.append(Read(_pg_new_alerts_sql(), {"rows": rows}, returned.append))
+    pg_together(connection, together)
+    if not returned:
+        return known, None
+    return known, _new_ids(alerts, [(r.id, r.partner_id, r.external_id) for r in returned[0]])
 
 
 def _linked_pairs(in_list: Any) -> Any:
@@ -435,13 +488,15 @@ def insert_new_alerts(session: Session, alerts: Sequence[Alert]) -> list[int | N
                 out_one.append(int(found[0]) if found is not None else None)
             return out_one
         result = connection.execute(statement, [row_values(alert) for alert in alerts])
-    ids = {(partner, external): int(i) for i, partner, external in result}
-    out: list[int | None] = []
-    for alert in alerts:
-        # The first of several alerts with one key in this group got the row; the rest
-        # are repeats of it.
-        out.append(ids.pop((alert.partner_id, alert.external_id), None))
-    return out
+    return _new_ids(alerts, [tuple(row) for row in result])
+
+
+def _new_ids(alerts: Sequence[Alert], returned: list[Any]) -> list[int | None]:
+    """Each alert's new id from the rows RETURNING (id, partner_id, external_id) gave."""
+    ids = {(partner, external): int(i) for i, partner, external in returned}
+    # The first of several alerts with one key in this group got the row; the rest are
+    # repeats of it.
+    return [ids.pop((alert.partner_id, alert.external_id), None) for alert in alerts]
 
 
 def _new_alerts(dialect: str) -> Any:
@@ -461,14 +516,26 @@ def _new_alerts(dialect: str) -> Any:
 def _pg_new_alerts() -> Any:
     statement = _NEW_ALERTS.get("postgresql.rows")
     if statement is None:
-        statement = _NEW_ALERTS["postgresql.rows"] = sa.text(
-            recordset_insert(
-                Alert.__table__,  # type: ignore[attr-defined]
-                suffix="ON CONFLICT (partner_id, external_id) DO NOTHING "
-                "RETURNING id, partner_id, external_id",
-            )
-        )
+        statement = _NEW_ALERTS["postgresql.rows"] = sa.text(_pg_new_alerts_text())
     return statement
+
+
+def _pg_new_alerts_sql() -> str:
+    """The same statement with psycopg's placeholder, for pg_together."""
+    sql = _NEW_ALERTS.get("postgresql.psycopg")
+    if sql is None:
+        sql = _NEW_ALERTS["postgresql.psycopg"] = _pg_new_alerts_text().replace(
+            "CAST(:rows AS jsonb)", "CAST(%(rows)s AS jsonb)"
+        )
+    return str(sql)
+
+
+def _pg_new_alerts_text() -> str:
+    return recordset_insert(
+        Alert.__table__,  # type: ignore[attr-defined]
+        suffix="ON CONFLICT (partner_id, external_id) DO NOTHING "
+        "RETURNING id, partner_id, external_id",
+    )
 
 
 _SUBJECT_KEYS: sa.Table = SubjectKey.__table__  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,11 +33,14 @@ from dispatch.alerts import service as alerts_service
 from dispatch.alerts.models import Alert
 from dispatch.alerts.resolver import Resolver
 from dispatch.db import Database, defer_after_commit
+from dispatch.writes import Read
 
 log = logging.getLogger(__name__)
 
 # Run new alerts' first escalation steps in the transaction that creates them.
 FirstStep = Callable[[Session, list[Alert]], object]
+# What that step will read, as statements to send with intake's own (PostgreSQL).
+FirstReads = Callable[[Session, list[Alert]], Sequence[Read]]
 
 
 class IntakeUnavailable(RuntimeError):
@@ -63,6 +66,7 @@ class IntakeWriter:
         database: Database,
         resolver: Resolver,
         first_step: FirstStep | None = None,
+        first_reads: FirstReads | None = None,
         batch_max: int = 64,
         threads: int = 1,
         after_commit_threads: int = 4,
@@ -70,6 +74,7 @@ class IntakeWriter:
         self.database = database
         self.resolver = resolver
         self.first_step = first_step
+        self.first_reads = first_reads
         self.batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads = [
@@ -172,7 +177,11 @@ class IntakeWriter:
     ) -> list[alerts_service.Intake]:
         with self.database.session() as session:
             defer_after_commit(session, self._after)
-            out = alerts_service.store_many(session, [job.prepared for job in batch], self.resolver)
+            group = [job.prepared for job in batch]
+            reads: Sequence[Read] = ()
+            if first_step is not None and self.first_reads is not None:
+                reads = self.first_reads(session, [prepared.alert for prepared in group])
+            out = alerts_service.store_many(session, group, self.resolver, reads=reads)
             created = [intake.alert for intake in out if intake.created]
             if first_step is not None and created:
                 first_step(session, created)

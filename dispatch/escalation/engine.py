@@ -42,7 +42,7 @@ from dispatch.escalation.policy import Policy, PolicyChannel, snapshot
 from dispatch.notify import service as notify_service
 from dispatch.notify.models import SentMessage
 from dispatch.notify.provider import Channel, Provider
-from dispatch.writes import update_later
+from dispatch.writes import Read, update_later
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +250,7 @@ class Engine:
     def start_many(self, session: Session, alerts: Sequence[Alert]) -> list[Outcome]:
         """start_new() for each of these new alerts (the intake writer's group), their
         contacts read in one statement for all of them."""
-        # Only the posts of each chain's first level: the step pages no other.
-        first = {
-            target.post
-            for alert in alerts
-            for target in self.policy.chain_for(alert.category, alert.district)[1].steps[0].targets
-        }
-        escalation_service.prefetch_contacts(session, alerts, first)
+        escalation_service.prefetch_contacts(session, alerts, self._first_posts(alerts))
         now = self.clock.now()
         outcomes = [self.start_new(session, alert, now) for alert in alerts]
         if self.waker is not None:
@@ -264,6 +258,21 @@ class Engine:
             # forward by it would find nothing due (it did, after every intake under load).
             quiet_for_commit(session, self.waker)
         return outcomes
+
+    def first_reads(self, session: Session, alerts: Sequence[Alert]) -> list[Read]:
+        """What start_many will read for these alerts, as statements the intake writer
+        sends with its own (PostgreSQL, writes.pg_together): the contacts of their
+        chains' first level. start_many then finds them read."""
+        found = escalation_service.contacts_read(session, alerts, self._first_posts(alerts))
+        return [] if found is None else [found]
+
+    def _first_posts(self, alerts: Sequence[Alert]) -> set[Post]:
+        # Only the posts of each chain's first level: the first step pages no other.
+        return {
+            target.post
+            for alert in alerts
+            for target in self.policy.chain_for(alert.category, alert.district)[1].steps[0].targets
+        }
 
     def start_new(self, session: Session, alert: Alert, now: datetime | None = None) -> Outcome:
         """Run a new alert's first step in the transaction that creates it (the intake

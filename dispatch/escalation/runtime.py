@@ -43,11 +43,13 @@ async def start(app: FastAPI) -> None:
     app.state.scheduler = None
     app.state.escalation_waker = None
     app.state.intake_first_step = None
+    app.state.intake_first_reads = None
     if not settings.scheduler_enabled:
         return
     # New partner alerts start escalating (page the station) in the transaction that
     # stores them (alerts.writer), not in a second transaction a sweep runs after it.
     app.state.intake_first_step = engine.start_many
+    app.state.intake_first_reads = engine.first_reads
     # Escalation shares the process with intake and the consoles: its threads are bounded
     # (the sweep, and as many timer threads as a sweep has workers) so a backlog of steps
     # queues here instead of crowding out requests; late timers still run, in order.

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import copy
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 import geo
@@ -33,6 +34,7 @@ from dispatch.notify import service as notify_service
 from dispatch.notify.models import SentMessage
 from dispatch.notify.provider import Channel, Provider
 from dispatch.pii import mask_phone
+from dispatch.writes import Read
 
 ACK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read out over a phone
 
@@ -150,6 +152,24 @@ _ACTIVE_IN_UNITS = (
 )
 
 
+# The same read in psycopg's SQL, for writes.pg_together (rows as named tuples, read as
+# contacts are: row.phone, row.language...).
+_NAMES = postgresql.ARRAY(sa.String)
+_PG_ACTIVE_IN_UNITS = str(
+    sa.select(_CONTACTS)
+    .where(_CONTACTS.c.active == sa.true())
+    .where(_CONTACTS.c.post == sa.any_(sa.bindparam("posts", type_=_NAMES)))
+    .where(
+        sa.or_(
+            _CONTACTS.c.unit == sa.any_(sa.bindparam("units", type_=_NAMES)),
+            _CONTACTS.c.unit.is_(None),
+        )
+    )
+    .order_by(_CONTACTS.c.id)
+    .compile(dialect=postgresql.psycopg.dialect(paramstyle="pyformat"))  # type: ignore[attr-defined,no-untyped-call]
+)
+
+
 def contacts_for(session: Session, post: Post, unit: str | None) -> list[Contact]:
     """Active contacts holding a post for a unit, oldest first.
 
@@ -176,21 +196,47 @@ def prefetch_contacts(
     these alerts' units, for contacts_for() to answer from for the rest of the transaction
     (the intake writer pages many new alerts in one). A post not asked for is read when
     contacts_for() first needs it."""
+    read = _unread_contacts(session, alerts, posts)
+    if read is not None:
+        params, take = read
+        take(list(session.connection().execute(_ACTIVE_IN_UNITS, params)))
+
+
+def contacts_read(
+    session: Session, alerts: Sequence[Alert], posts: Collection[Post]
+) -> Read | None:
+    """prefetch_contacts as a PostgreSQL statement to send together with others
+    (writes.pg_together: the intake writer's first round trip); None if all are read."""
+    read = _unread_contacts(session, alerts, posts)
+    if read is None:
+        return None
+    params, take = read
+    return Read(_PG_ACTIVE_IN_UNITS, params, take)
+
+
+def _unread_contacts(
+    session: Session, alerts: Sequence[Alert], posts: Collection[Post]
+) -> tuple[dict[str, Any], Callable[[list[Any]], None]] | None:
+    """The parameters of the read of the contacts not read yet in this transaction, and
+    what stores its rows for contacts_for(); None if there are none to read."""
     cache = _contacts_read(session)
     wanted = {(post.value, unit_of(post, alert)) for alert in alerts for post in posts}
     fresh: dict[tuple[str, str | None], list[Contact]] = {
         key: [] for key in wanted if key not in cache
     }
     if not fresh:
-        return
+        return None
     units = sorted({unit for _, unit in fresh if unit is not None})
-    # Oldest first, as contacts_for reads them.
     asked = sorted({post for post, _ in fresh})
-    for row in session.connection().execute(_ACTIVE_IN_UNITS, {"units": units, "posts": asked}):
-        found = fresh.get((row.post, row.unit))
-        if found is not None:
-            found.append(row)  # type: ignore[arg-type]
-    cache.update(fresh)
+
+    def take(rows: list[Any]) -> None:
+        for row in rows:  # oldest first, as contacts_for reads them
+            found = fresh.get((row.post, row.unit))
+            if found is not None:
+                found.append(row)
+        cache.update(fresh)
+
+    return {"units": units, "posts": asked}, take
 
 
 def _contacts_read(session: Session) -> dict[tuple[str, str | None], list[Contact]]:

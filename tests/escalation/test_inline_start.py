@@ -21,6 +21,7 @@ from dispatch.escalation import service as escalation_service
 from dispatch.escalation.engine import Step
 from dispatch.escalation.models import Post
 from dispatch.notify.models import OutboundRecord
+from tests.conftest import POSTGRES_URL
 from tests.escalation.support import (
     PHONES,
     alert_row,
@@ -219,6 +220,29 @@ def test_contacts_prefetched_for_some_posts_answer_those_and_the_rest_are_read(
     assert len(statements) == 2
     assert [c.id for c in cell] == [contacts["state_cell"]]
     assert [c.id for c in district] == [contacts["dcr_etawah"]]
+
+
+# PostgreSQL only: elsewhere the contacts are read by the step itself, as above.
+@pytest.mark.parametrize("database", ["postgres"] if POSTGRES_URL else [], indirect=True)
+def test_on_postgresql_the_first_step_pages_from_the_contacts_read_with_the_intake(
+    client: TestClient,
+    partner: PartnerCredentials,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The intake's look-up, insert and the SHO's contacts go out in one round trip; the
+    step answers from that read and never reads the contacts itself."""
+    # Any read of the contacts by the step would fail its group: the alert would then be
+    # stored alone, without its first step.
+    monkeypatch.setattr(escalation_service, "_ACTIVE_IN_UNITS", sa.text("SELECT 1 / 0"))
+    alert_id = new_alert(client, partner)
+    row = alert_row(database, alert_id)
+    assert row.escalation_fence == 1  # the first step ran in the intake's transaction
+    assert levels_fired(database, alert_id) == [0]
+    wait_for(lambda: len(twilio.sent) == 2)
+    assert {s.to for s in twilio.sent} == {PHONES["sho_jsw"]}
 
 
 def test_the_live_frames_of_an_intake_with_its_first_step_are_what_a_read_gives(
