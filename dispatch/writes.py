@@ -177,12 +177,16 @@ def insert_rows_later(session: Session, table: sa.Table, rows: list[dict[str, An
     reserved.plain.setdefault(table.name, (table, []))[1].extend(rows)
 
 
-def write_later_rows(session: Session, *, pipelined: bool = False) -> list[Callable[[], None]]:
+def write_later_rows(
+    session: Session, *, pipelined: bool = False, cursor: Any = None
+) -> list[Callable[[], None]]:
     """Insert the rows insert_later() holds for this transaction and run the updates
     update_later() and insert_rows_later() hold (before_commit runs it).
 
     `pipelined`: the connection is in psycopg's pipeline mode (no result until the next
     sync); the checks of the updates' row counts are returned, to call after that sync.
+    `cursor`: that pipeline's DB-API cursor (pg_pipeline), which sends the inserts without
+    SQLAlchemy's work per statement (their one parameter is a JSON string).
     """
     reserved = _later(session)
     if reserved is None or not (reserved.rows or reserved.updates or reserved.plain):
@@ -206,7 +210,11 @@ def write_later_rows(session: Session, *, pipelined: bool = False) -> list[Calla
             if postgres:
                 # All of them from one JSON parameter: one constant statement, prepared once
                 # (an executemany of a message's 17 columns is past what psycopg caches).
-                connection.execute(_recordset(table, with_id), {"rows": recordset_json(rows)})
+                params = {"rows": recordset_json(rows)}
+                if cursor is not None:
+                    cursor.execute(_recordset_sql(table, with_id), params)
+                else:
+                    connection.execute(_recordset(table, with_id), params)
                 continue
             statement = _PLAIN_INSERTS.get(table.name)
             if statement is None:
@@ -231,6 +239,17 @@ def _recordset(table: sa.Table, with_id: bool) -> Any:
         text = recordset_insert(table, with_id=with_id)
         statement = _RECORDSETS[(table.name, with_id)] = sa.text(text)
     return statement
+
+
+_RECORDSET_SQL: dict[tuple[str, bool], str] = {}
+
+
+def _recordset_sql(table: sa.Table, with_id: bool) -> str:
+    """_recordset's statement with psycopg's placeholder, for a DB-API cursor."""
+    sql = _RECORDSET_SQL.get((table.name, with_id))
+    if sql is None:
+        sql = _RECORDSET_SQL[(table.name, with_id)] = recordset_sql(table, with_id=with_id)
+    return sql
 
 
 def _changed_one(result: Any) -> None:
@@ -329,6 +348,15 @@ def transient(model: type[M], **values: Any) -> M:
     return row
 
 
+_ROWS = "CAST(:rows AS jsonb)"
+_ROWS_PSYCOPG = "CAST(%(rows)s AS jsonb)"  # the same for a DB-API cursor (recordset_sql)
+
+
+def recordset_sql(table: sa.Table, *, suffix: str = "", with_id: bool = False) -> str:
+    """recordset_insert's statement with psycopg's placeholder, for a DB-API cursor."""
+    return recordset_insert(table, suffix=suffix, with_id=with_id).replace(_ROWS, _ROWS_PSYCOPG)
+
+
 def recordset_insert(table: sa.Table, *, suffix: str = "", with_id: bool = False) -> str:
     """PostgreSQL: an INSERT of every column of `table` but `id` (unless `with_id`: rows
     given their ids by insert_later), from one JSON parameter
@@ -356,7 +384,7 @@ def recordset_insert(table: sa.Table, *, suffix: str = "", with_id: bool = False
         typed.append(f"{quoted} {sql_type}")
     listed = ", ".join(names)
     target = dialect.identifier_preparer.quote(table.name)
-    source = f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({', '.join(typed)})"
+    source = f"jsonb_to_recordset({_ROWS}) AS r({', '.join(typed)})"
     # Names and types from the table's metadata, quoted; the rows are a bound parameter.
     statement = f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {source}"  # noqa: S608
     return f"{statement} {suffix}" if suffix else statement

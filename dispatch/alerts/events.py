@@ -323,7 +323,7 @@ def _write_pipelined(
     it would go into a transaction of its own (writes.py's listener, registered first,
     leaves a transaction with events to this one)."""
     with pg_pipeline(connection) as cursor:
-        checks = write_later_rows(session, pipelined=True)
+        checks = write_later_rows(session, pipelined=True, cursor=cursor)
         cursor.execute(_PG_BUMP, {"n": len(pending)})
         row = cursor.fetchone()  # the sync: every result so far is in
         for check in checks:

@@ -39,6 +39,7 @@ from dispatch.writes import (
     pg_together,
     recordset_insert,
     recordset_json,
+    recordset_sql,
     row_values,
     transient,
 )
@@ -524,17 +525,22 @@ def _pg_new_alerts_sql() -> str:
     """The same statement with psycopg's placeholder, for pg_together."""
     sql = _NEW_ALERTS.get("postgresql.psycopg")
     if sql is None:
-        sql = _NEW_ALERTS["postgresql.psycopg"] = _pg_new_alerts_text().replace(
-            "CAST(:rows AS jsonb)", "CAST(%(rows)s AS jsonb)"
+        sql = _NEW_ALERTS["postgresql.psycopg"] = recordset_sql(
+            Alert.__table__,  # type: ignore[attr-defined]
+            suffix=_PG_NEW_ALERTS_SUFFIX,
         )
     return str(sql)
+
+
+_PG_NEW_ALERTS_SUFFIX = (
+    "ON CONFLICT (partner_id, external_id) DO NOTHING RETURNING id, partner_id, external_id"
+)
 
 
 def _pg_new_alerts_text() -> str:
     return recordset_insert(
         Alert.__table__,  # type: ignore[attr-defined]
-        suffix="ON CONFLICT (partner_id, external_id) DO NOTHING "
-        "RETURNING id, partner_id, external_id",
+        suffix=_PG_NEW_ALERTS_SUFFIX,
     )
 
 
