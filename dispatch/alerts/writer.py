@@ -179,7 +179,7 @@ class IntakeWriter:
             defer_after_commit(session, self._after)
             group = [job.prepared for job in batch]
             reads: Sequence[Read] = ()
-            if first_step is not None and self.first_reads is not None:
+            if first_step is not None and self.first_reads and not self.database.is_sqlite:
                 reads = self.first_reads(session, [prepared.alert for prepared in group])
             out = alerts_service.store_many(session, group, self.resolver, reads=reads)
             created = [intake.alert for intake in out if intake.created]
