@@ -210,11 +210,11 @@ def write_later_rows(
             if postgres:
                 # All of them from one JSON parameter: one constant statement, prepared once
                 # (an executemany of a message's 17 columns is past what psycopg caches).
-                params = {"rows": recordset_json(rows)}
+                sql, params = _recordset(table, with_id), {"rows": recordset_json(rows)}
                 if cursor is not None:
-                    cursor.execute(_recordset_sql(table, with_id), params)
+                    cursor.execute(sql, params)
                 else:
-                    connection.execute(_recordset(table, with_id), params)
+                    connection.exec_driver_sql(sql, params)
                 continue
             statement = _PLAIN_INSERTS.get(table.name)
             if statement is None:
@@ -230,25 +230,13 @@ def write_later_rows(
     return checks
 
 
-_RECORDSETS: dict[tuple[str, bool], Any] = {}
+_RECORDSETS: dict[tuple[str, bool], str] = {}
 
 
-def _recordset(table: sa.Table, with_id: bool) -> Any:
-    statement = _RECORDSETS.get((table.name, with_id))
-    if statement is None:
-        text = recordset_insert(table, with_id=with_id)
-        statement = _RECORDSETS[(table.name, with_id)] = sa.text(text)
-    return statement
-
-
-_RECORDSET_SQL: dict[tuple[str, bool], str] = {}
-
-
-def _recordset_sql(table: sa.Table, with_id: bool) -> str:
-    """_recordset's statement with psycopg's placeholder, for a DB-API cursor."""
-    sql = _RECORDSET_SQL.get((table.name, with_id))
+def _recordset(table: sa.Table, with_id: bool) -> str:
+    sql = _RECORDSETS.get((table.name, with_id))
     if sql is None:
-        sql = _RECORDSET_SQL[(table.name, with_id)] = recordset_sql(table, with_id=with_id)
+        sql = _RECORDSETS[(table.name, with_id)] = recordset_insert(table, with_id=with_id)
     return sql
 
 
@@ -348,20 +336,12 @@ def transient(model: type[M], **values: Any) -> M:
     return row
 
 
-_ROWS = "CAST(:rows AS jsonb)"
-_ROWS_PSYCOPG = "CAST(%(rows)s AS jsonb)"  # the same for a DB-API cursor (recordset_sql)
-
-
-def recordset_sql(table: sa.Table, *, suffix: str = "", with_id: bool = False) -> str:
-    """recordset_insert's statement with psycopg's placeholder, for a DB-API cursor."""
-    return recordset_insert(table, suffix=suffix, with_id=with_id).replace(_ROWS, _ROWS_PSYCOPG)
-
-
 def recordset_insert(table: sa.Table, *, suffix: str = "", with_id: bool = False) -> str:
     """PostgreSQL: an INSERT of every column of `table` but `id` (unless `with_id`: rows
     given their ids by insert_later), from one JSON parameter
-    `:rows` (a JSON array of row objects, see recordset_json), then `suffix` (ON CONFLICT,
-    RETURNING).
+    `rows` (a JSON array of row objects, see recordset_json), then `suffix` (ON CONFLICT,
+    RETURNING). The parameter is written in psycopg's style, `%(rows)s`: the statement runs
+    on a DB-API cursor (pg_pipeline, pg_together) or with SQLAlchemy's exec_driver_sql.
 
     One statement text whatever the number of rows: psycopg converts and the server plans
     it once, where a multi-row VALUES is a new text, with 45 parameters a row, for every
@@ -384,7 +364,7 @@ def recordset_insert(table: sa.Table, *, suffix: str = "", with_id: bool = False
         typed.append(f"{quoted} {sql_type}")
     listed = ", ".join(names)
     target = dialect.identifier_preparer.quote(table.name)
-    source = f"jsonb_to_recordset({_ROWS}) AS r({', '.join(typed)})"
+    source = f"jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r({', '.join(typed)})"
     # Names and types from the table's metadata, quoted; the rows are a bound parameter.
     statement = f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {source}"  # noqa: S608
     return f"{statement} {suffix}" if suffix else statement
@@ -399,7 +379,7 @@ def _json_value(value: object) -> object:
 
 
 def recordset_json(rows: list[dict[str, Any]]) -> str:
-    """Rows for recordset_insert's `:rows`: datetimes (timezone-aware) as ISO 8601, JSON
+    """Rows for recordset_insert's `rows`: datetimes (timezone-aware) as ISO 8601, JSON
     columns' values as they are."""
     return json.dumps(rows, default=_json_value, separators=(",", ":"))
 

@@ -39,7 +39,6 @@ from dispatch.writes import (
     pg_together,
     recordset_insert,
     recordset_json,
-    recordset_sql,
     row_values,
     transient,
 )
@@ -428,7 +427,7 @@ def _pg_first_round(
     keyed = all(a.partner_id is not None and a.external_id is not None for a in alerts)
     if insert and keyed:
         rows = recordset_json([row_values(alert) for alert in alerts])
-        together.append(Read(_pg_new_alerts_sql(), {"rows": rows}, returned.append))
+        together.append(Read(_pg_new_alerts(), {"rows": rows}, returned.append))
     pg_together(connection, together)
     if not returned:
         return known, None
@@ -477,7 +476,7 @@ def insert_new_alerts(session: Session, alerts: Sequence[Alert]) -> list[int | N
     if dialect == "postgresql" and keyed:
         # One statement text for any number of alerts, from one JSON parameter.
         rows = recordset_json([row_values(alert) for alert in alerts])
-        result = connection.execute(_pg_new_alerts(), {"rows": rows})
+        result = connection.exec_driver_sql(_pg_new_alerts(), {"rows": rows})
     else:
         statement = _new_alerts(dialect)
         if len(alerts) == 1 or not keyed:
@@ -514,34 +513,16 @@ def _new_alerts(dialect: str) -> Any:
     return statement
 
 
-def _pg_new_alerts() -> Any:
-    statement = _NEW_ALERTS.get("postgresql.rows")
-    if statement is None:
-        statement = _NEW_ALERTS["postgresql.rows"] = sa.text(_pg_new_alerts_text())
-    return statement
-
-
-def _pg_new_alerts_sql() -> str:
-    """The same statement with psycopg's placeholder, for pg_together."""
-    sql = _NEW_ALERTS.get("postgresql.psycopg")
+def _pg_new_alerts() -> str:
+    """PostgreSQL: the group's alerts from one JSON parameter (psycopg's placeholder)."""
+    sql = _NEW_ALERTS.get("postgresql.rows")
     if sql is None:
-        sql = _NEW_ALERTS["postgresql.psycopg"] = recordset_sql(
+        sql = _NEW_ALERTS["postgresql.rows"] = recordset_insert(
             Alert.__table__,  # type: ignore[attr-defined]
-            suffix=_PG_NEW_ALERTS_SUFFIX,
+            suffix="ON CONFLICT (partner_id, external_id) DO NOTHING "
+            "RETURNING id, partner_id, external_id",
         )
     return str(sql)
-
-
-_PG_NEW_ALERTS_SUFFIX = (
-    "ON CONFLICT (partner_id, external_id) DO NOTHING RETURNING id, partner_id, external_id"
-)
-
-
-def _pg_new_alerts_text() -> str:
-    return recordset_insert(
-        Alert.__table__,  # type: ignore[attr-defined]
-        suffix=_PG_NEW_ALERTS_SUFFIX,
-    )
 
 
 _SUBJECT_KEYS: sa.Table = SubjectKey.__table__  # type: ignore[attr-defined]
