@@ -64,6 +64,10 @@ CLOSE_TOO_SLOW = 4429
 CLOSE_SHUTDOWN = 1001
 PING_TEXT = '{"type":"ping"}'
 PONG_TEXT = '{"type":"pong"}'
+# Heartbeats go out in up to this many slices spread over each interval, so that a few hundred
+# consoles are not all pinged (and do not all answer) within the same millisecond.
+HEARTBEAT_SLICES = 20
+HEARTBEAT_MIN_TICK_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.awaiting_pong_since: float | None = None
+        self.heartbeat_slot = 0  # which slice of the heartbeat interval pings this console
         self._batches: deque[Batch] = deque()
         self._queued = 0
         self._control: deque[str] = deque()
@@ -177,6 +182,9 @@ class Hub:
         )
         self._state_wide: set[Connection] = set()
         self._by_token: dict[str, set[Connection]] = {}
+        self._slots: list[set[Connection]] = [
+            set() for _ in range(heartbeat_slices(settings.heartbeat_s))
+        ]
         self._rung = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -299,6 +307,9 @@ class Hub:
     def attach(self, conn: Connection) -> None:
         """Start offering batches to a connection from the hub's current cursor."""
         conn.hub_mark = self.cursor
+        slot = min(range(len(self._slots)), key=lambda i: len(self._slots[i]))
+        conn.heartbeat_slot = slot
+        self._slots[slot].add(conn)
         token = conn.scope.token
         if token is None:
             self._state_wide.add(conn)
@@ -309,6 +320,7 @@ class Hub:
 
     def detach(self, conn: Connection) -> None:
         """Stop offering batches to a connection."""
+        self._slots[conn.heartbeat_slot].discard(conn)
         token = conn.scope.token
         if token is None:
             self._state_wide.discard(conn)
@@ -438,20 +450,39 @@ class Hub:
             self._rung.set()
 
     async def _heartbeat_loop(self) -> None:
-        interval = self.settings.heartbeat_s
+        # Each connection is visited once per interval, in its slice: pinged, or closed if it
+        # has not answered the previous ping (or its token has expired).
+        slices = len(self._slots)
+        tick = self.settings.heartbeat_s / slices
+        visit = 0
         while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            wall = self.clock.now()
-            for conn in self.connections():
-                if conn.expires_at is not None and conn.expires_at <= wall:
-                    conn.close(CLOSE_UNAUTHORIZED, "token expired; sign in again")
-                elif conn.awaiting_pong_since is not None:
-                    if now - conn.awaiting_pong_since >= interval * 0.9:
-                        conn.close(CLOSE_HEARTBEAT, "no pong; connection presumed dead")
-                else:
-                    conn.awaiting_pong_since = now
-                    conn.send_control(PING_TEXT)
+            await asyncio.sleep(tick)
+            self.heartbeat(visit % slices)
+            visit += 1
+
+    def heartbeat(self, slot: int) -> int:
+        """Ping the connections of one heartbeat slice, closing those whose token has
+        expired or that left the last ping unanswered; returns how many it pinged."""
+        interval = self.settings.heartbeat_s
+        now = time.monotonic()
+        wall = self.clock.now()
+        pinged = 0
+        for conn in list(self._slots[slot]):
+            if conn.expires_at is not None and conn.expires_at <= wall:
+                conn.close(CLOSE_UNAUTHORIZED, "token expired; sign in again")
+            elif conn.awaiting_pong_since is not None:
+                if now - conn.awaiting_pong_since >= interval * 0.9:
+                    conn.close(CLOSE_HEARTBEAT, "no pong; connection presumed dead")
+            else:
+                conn.awaiting_pong_since = now
+                conn.send_control(PING_TEXT)
+                pinged += 1
+        return pinged
+
+
+def heartbeat_slices(interval_s: float) -> int:
+    """How many slices a heartbeat interval is cut into (ticks no shorter than 50 ms)."""
+    return max(1, min(HEARTBEAT_SLICES, int(interval_s / HEARTBEAT_MIN_TICK_S)))
 
 
 def _wanted(tokens: frozenset[str], scope: str) -> bool:

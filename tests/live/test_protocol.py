@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,42 @@ def test_a_console_that_stops_answering_pings_is_closed(
             assert alive.recv() == {"type": "pong"}
         with connect(f"{server.ws}/ws?token={token}", open_timeout=5) as silent:
             assert close_code(silent, timeout=5) == 4408
+
+
+def test_heartbeats_are_spread_over_the_interval_not_sent_to_every_console_at_once(
+    database: Database, settings: Settings, clock: FrozenClock
+) -> None:
+    # 500 consoles pinged in one burst (and their 500 pongs) hold the event loop long
+    # enough to delay a live alert: each slice of the interval pings its share only.
+    hub = Hub(
+        database=database, settings=settings.model_copy(update={"heartbeat_s": 20.0}), clock=clock
+    )
+    conns = [
+        Connection(
+            scope=Scope(role=Role.station, unit=f"PS-{i % 7}"),
+            username="x",
+            max_queue=10,
+            expires_at=None,
+        )
+        for i in range(100)
+    ]
+    for conn in conns:
+        hub.attach(conn)
+    hub.detach(conns[0])
+    live = conns[1:]
+    pinged = [hub.heartbeat(slot) for slot in range(20)]
+    assert max(pinged) <= 5 and sum(pinged) == len(live)
+    for conn in live:  # every console pinged exactly once in the interval
+        control, _ = asyncio.run(asyncio.wait_for(conn.next_item(), 1))
+        assert control == ['{"type":"ping"}']
+    assert conns[0].awaiting_pong_since is None  # detached: no longer pinged
+    # One interval later, a console that never answered is closed; one that did is pinged.
+    live[0].pong()
+    hub.settings = hub.settings.model_copy(update={"heartbeat_s": 0.0})
+    for slot in range(20):
+        hub.heartbeat(slot)
+    assert live[0].close_code is None and live[0].awaiting_pong_since is not None
+    assert all(conn.close_code == 4408 for conn in live[1:])
 
 
 def test_a_connection_that_cannot_keep_up_is_closed_not_waited_for() -> None:
