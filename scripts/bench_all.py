@@ -143,7 +143,7 @@ def main() -> None:
         )
         results["review"]["command"] = (
             f"python scripts/gen_history.py FILE_OR_URL --count {count} --reset; "
-            + results["review"]["command"]
+            + results["review"]["command"].replace(str(history), "FILE")
         )
     if not args.no_readme:
         write_readme(results, quick)
@@ -179,8 +179,8 @@ def write_readme(results: dict[str, dict[str, Any]], quick: bool) -> None:
         "Measured with `make bench` on this project's 2-core machine (PostgreSQL 15 on the "
         "same machine); each table says when, and the machine's calibration before and after "
         "it (`scripts/benchutil.py calibrate`: milliseconds for a fixed piece of Python work, "
-        "lower is faster; it ranged from 40 to 93 ms within the sixth session and from 21 to "
-        "36 ms within the seventh, and figures are comparable only at a similar calibration)."
+        "lower is faster). Figures are comparable only at a similar calibration; earlier "
+        "machines' figures are in docs/benchmark-history.md."
     )
     for name in ORDER:
         saved = RESULTS / f"{name}.md"
