@@ -299,6 +299,8 @@ def assign(
             raise Conflict("a police corruption tip stays with the SP and DIG offices")
         if role is Role.station and assignee.unit in tip.bypass_stations:
             raise Conflict("the tip names that officer's station; it bypasses the station")
+        if role in (Role.station, Role.circle) and not _within(by, assignee, index):
+            raise Forbidden(f"{username} serves outside your {by.role}")
         station_id = assignee.unit if role is Role.station else None
     else:
         assert station_id is not None
@@ -308,6 +310,8 @@ def assign(
             raise Conflict("a police corruption tip stays with the SP and DIG offices")
         if station_id in tip.bypass_stations:
             raise Conflict("the tip names that station; it bypasses the station")
+        if not _station_within(by, index.stations[station_id]):
+            raise Forbidden(f"station {station_id} is outside your {by.role}")
     tip.assigned_to = assignee.username if assignee else None
     tip.assigned_station = station_id
     tip.assigned_by = by.username
@@ -330,6 +334,32 @@ def assign(
     return tip
 
 
+def _station_within(by: User, station: geo.Station) -> bool:
+    """Whether a station lies in the assigner's own district or range (state-wide: anywhere).
+
+    Assigning a tip shows it, the informant's words and media, to the station: an SP or DIG
+    office may hand it only to its own stations, never past its own oversight.
+    """
+    role = Role(by.role)
+    if role is Role.district:
+        return station.district == by.unit
+    if role is Role.range:
+        return station.range == by.unit
+    return True
+
+
+def _within(by: User, assignee: User, index: geo.JurisdictionIndex) -> bool:
+    """Whether a station or circle officer serves inside the assigner's district or range."""
+    if Role(by.role) not in (Role.district, Role.range):
+        return True
+    if Role(assignee.role) is Role.station:
+        own = index.stations.get(assignee.unit or "")
+        stations = [own] if own is not None else []
+    else:
+        stations = [s for s in index.stations.values() if s.circle == assignee.unit]
+    return bool(stations) and all(_station_within(by, s) for s in stations)
+
+
 def can_act(user: User, tip: Tip) -> bool:
     """The assignee (officer or station) and the SP and DIG offices report action."""
     if can_assign(user):
@@ -348,6 +378,10 @@ def record_action(*, session: Session, tip: Tip, by: User, text: str, now: datet
     text = text.strip()
     if not text:
         raise ValueError("text: the action report is empty")
+    if "\x00" in text:
+        # A multipart form is not scanned by the middleware (files may hold any byte), and
+        # PostgreSQL cannot store a NUL in text.
+        raise ValueError("text: holds a NUL character, which no field may hold")
     assert tip.id is not None
     item = TipItem(tip_id=tip.id, kind="action", author=f"user:{by.username}", text=text, at=now)
     session.add(item)

@@ -159,6 +159,57 @@ def test_a_tip_naming_a_station_skips_only_that_station(
     assert r.status_code == 200
 
 
+def test_an_office_assigns_tips_only_within_its_own_district_or_range(
+    informant: Informant, client: TestClient, database: Database, auth: Headers
+) -> None:
+    ref = informant.report()  # Jaunpur district, Varanasi range
+    sp = auth["sp_jaunpur"]
+    # Etawah (Kanpur range): neither its SP nor its DIG oversees a Jaunpur tip.
+    for body in (
+        {"station_id": "ETW-JASWANTNAGAR"},
+        {"username": "sho_jsw"},
+        {"username": "co_jsw"},
+    ):
+        r = client.post(f"/api/v1/tips/{ref}/assign", json=body, headers=sp)
+        assert r.status_code == 403, (body, r.text)
+    add_user(database, "sho_karanda", Role.station, "GZP-KARANDA")
+    r = client.post(f"/api/v1/tips/{ref}/assign", json={"username": "sho_karanda"}, headers=sp)
+    assert r.status_code == 403, r.text  # Ghazipur: another SP's district
+    for name in ("sho_jsw", "co_jsw", "sho_saifai"):
+        assert client.get(f"/api/v1/tips/{ref}", headers=auth[name]).status_code == 404
+        assert client.get("/api/v1/tips", headers=auth[name]).json() == []
+    tip = client.get(f"/api/v1/tips/{ref}", headers=sp).json()
+    assert tip["status"] == "new" and tip["assigned_station"] is None
+    # The DIG's range holds Ghazipur; Etawah stays outside it.
+    dig = auth["dig_varanasi"]
+    r = client.post(f"/api/v1/tips/{ref}/assign", json={"station_id": "ETW-SAIFAI"}, headers=dig)
+    assert r.status_code == 403, r.text
+    r = client.post(f"/api/v1/tips/{ref}/assign", json={"username": "sho_karanda"}, headers=dig)
+    assert r.status_code == 200 and r.json()["assigned_station"] == "GZP-KARANDA", r.text
+    r = client.post(f"/api/v1/tips/{ref}/assign", json={"station_id": "JNP-SIKRARA"}, headers=sp)
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/tips/{ref}/assign", json={"station_id": "ETW-JASWANTNAGAR"}, headers=auth["admin"]
+    )
+    assert r.status_code == 200, r.text  # state-wide
+
+
+def test_an_action_report_holding_a_nul_is_422_and_changes_nothing(
+    informant: Informant, client: TestClient, auth: Headers
+) -> None:
+    ref = informant.report()
+    r = client.post(
+        f"/api/v1/tips/{ref}/action",
+        data={"text": "Raid done\u0000"},
+        files=[("files", ("raid.jpg", jpeg_with_gps(), "image/jpeg"))],
+        headers=auth["sp_jaunpur"],
+    )
+    assert r.status_code == 422 and "NUL" in r.json()["detail"], r.text
+    tip = client.get(f"/api/v1/tips/{ref}", headers=auth["sp_jaunpur"]).json()
+    assert tip["status"] == "new" and tip["media"] == []
+    assert [i["kind"] for i in tip["items"]] == []
+
+
 def test_status_and_adding_information(
     informant: Informant, client: TestClient, media_server: object, auth: Headers
 ) -> None:
