@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -148,6 +148,56 @@ def user_add(
             raise typer.Exit(1) from exc
         typer.echo(
             f"user {user.username} ({user.role}{', ' + user.unit if user.unit else ''}) added"
+        )
+
+
+@user_app.command("set")
+def user_set(
+    username: str,
+    role: Annotated[Role | None, typer.Option(help="A new role")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="A new station id, or circle, district or range name")
+    ] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Reactivate or deactivate")
+    ] = None,
+    reset_password: Annotated[
+        bool, typer.Option("--reset-password", help="Prompt for a new password (lifts a lockout)")
+    ] = False,
+) -> None:
+    """Change a user: transfer (role, unit), deactivate or reactivate, reset the password.
+    Their live consoles close within a heartbeat and sign in again."""
+    changes: dict[str, Any] = {}
+    if role is not None:
+        changes["role"] = role
+    if unit is not None:
+        changes["unit"] = unit
+    if active is not None:
+        changes["active"] = active
+    if reset_password:
+        changes["password"] = typer.prompt(
+            "New password", hide_input=True, confirmation_prompt=True
+        )
+    if not changes:
+        typer.echo(
+            "error: nothing to change (--role, --unit, --active/--inactive, --reset-password)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    with session_scope(_database()) as session:
+        try:
+            user = auth_service.update_user(
+                session=session,
+                username=username,
+                **changes,  # type: ignore[arg-type]
+            )
+        except (LookupError, ValueError) as exc:
+            typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+            raise typer.Exit(1) from exc
+        state = "active" if user.active else "inactive"
+        typer.echo(
+            f"user {user.username} ({user.role}{', ' + user.unit if user.unit else ''}, "
+            f"{state}) changed"
         )
 
 

@@ -59,6 +59,37 @@ def test_user_add_validates_role_and_unit(db_env: str) -> None:
     assert bad_role.exit_code != 0
 
 
+def test_user_set_transfers_deactivates_and_resets(db_env: str) -> None:
+    add = ["user", "add", "sho1", "--role", "station", "--unit", "ETW-JASWANTNAGAR"]
+    assert runner.invoke(app, [*add, "--password", "pass-word-1"]).exit_code == 0
+    moved = runner.invoke(app, ["user", "set", "sho1", "--unit", "ETW-SAIFAI"])
+    assert moved.exit_code == 0 and "station, ETW-SAIFAI, active" in moved.output
+    gone = runner.invoke(app, ["user", "set", "sho1", "--inactive"])
+    assert gone.exit_code == 0 and "inactive" in gone.output
+    reset = runner.invoke(
+        app, ["user", "set", "sho1", "--reset-password"], input="new-pass-22\nnew-pass-22\n"
+    )
+    assert reset.exit_code == 0, reset.output
+    engine = sa.create_engine(db_env)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT unit, active, password_hash FROM user WHERE username = 'sho1'")
+        ).one()
+    engine.dispose()
+    assert row.unit == "ETW-SAIFAI" and not row.active and row.password_hash.startswith("$argon2")
+    from dispatch.auth.service import verify_password
+
+    assert verify_password(row.password_hash, "new-pass-22")
+    unknown = runner.invoke(app, ["user", "set", "nobody", "--inactive"])
+    assert unknown.exit_code == 1 and "nobody" in unknown.output
+    nothing = runner.invoke(app, ["user", "set", "sho1"])
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.output
+    bad = runner.invoke(app, ["user", "set", "sho1", "--role", "operator", "--unit", "Etawah"])
+    assert bad.exit_code == 1 and "state-wide" in bad.output
+    no_unit = runner.invoke(app, ["user", "set", "sho1", "--role", "circle"])
+    assert no_unit.exit_code == 1 and "needs a unit" in no_unit.output
+
+
 def test_user_add_prompts_for_password(db_env: str) -> None:
     result = runner.invoke(
         app, ["user", "add", "cell1", "--role", "operator"], input="pass-word-1\npass-word-1\n"

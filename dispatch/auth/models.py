@@ -64,6 +64,7 @@ class UserPublic(BaseModel):
     role: Role
     unit: str | None
     language: str
+    active: bool = True
 
 
 class Token(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from dispatch.auth import service as auth_service
@@ -17,6 +18,7 @@ from dispatch.deps import ClockDep, SettingsDep
 from dispatch.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+log = logging.getLogger(__name__)
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 
 
@@ -30,6 +32,7 @@ def public(user: User) -> UserPublic:
         role=Role(user.role),
         unit=user.unit,
         language=user.language,
+        active=user.active,
     )
 
 
@@ -117,4 +120,49 @@ def add_user(
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     session.commit()
+    return public(user)
+
+
+class UserUpdate(BaseModel):
+    """Changes to a user, by an admin: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    unit: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    language: str | None = Field(default=None, pattern="^(en|hi)$")
+
+
+@router.patch("/users/{username}")
+def change_user(
+    username: str, body: UserUpdate, session: SessionDep, admin: AdminUser
+) -> UserPublic:
+    """Change a user (admins only): transfer to another unit or role, deactivate or
+    reactivate, reset the password (which also lifts a lockout). A deactivated user's tokens
+    are refused at once; a changed user's live consoles are closed (4401) within a heartbeat
+    and sign in again with the new scope."""
+    given = body.model_fields_set
+    if username == admin.username and (
+        body.active is False or ("role" in given and body.role is not Role.admin)
+    ):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "an admin cannot deactivate or demote their own account; ask another admin",
+        )
+    for name in ("role", "active", "password", "full_name", "language"):
+        if name in given and getattr(body, name) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: may not be null")
+    changes = {name: getattr(body, name) for name in given}
+    try:
+        user = auth_service.update_user(session=session, username=username, **changes)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    session.commit()
+    log.info("user %s changed by %s: %s", username, admin.username, ", ".join(sorted(given)) or "-")
     return public(user)

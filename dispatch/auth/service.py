@@ -95,6 +95,61 @@ def create_user(
     return user
 
 
+class Keep:
+    """The value of a field that `update_user` leaves as it is."""
+
+
+KEEP = Keep()
+
+
+def update_user(
+    *,
+    session: Session,
+    username: str,
+    role: Role | Keep = KEEP,
+    unit: str | Keep | None = KEEP,
+    active: bool | Keep = KEEP,
+    password: str | Keep = KEEP,
+    full_name: str | Keep = KEEP,
+    phone: str | Keep | None = KEEP,
+    language: str | Keep = KEEP,
+) -> User:
+    """Change a user: an officer transferred to another unit, promoted, or gone (inactive);
+    a new password, which also lifts a lockout. LookupError for an unknown user, ValueError
+    for a bad value. Their tokens stop working at once if they are made inactive, and their
+    live consoles close within a heartbeat after any change of role, unit or activity."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise LookupError(f"no user {username!r}")
+    new_role = Role(user.role) if isinstance(role, Keep) else role
+    if not isinstance(role, Keep) or not isinstance(unit, Keep):
+        # Another role needs its unit given (a station id is no circle); a state-wide one
+        # has none.
+        if isinstance(unit, Keep):
+            unit = user.unit if new_role.value == user.role else None
+        user.unit = validate_unit(new_role, unit)
+        user.role = new_role.value
+    if not isinstance(password, Keep):
+        if len(password) < 8:
+            raise ValueError("password must be at least 8 characters")
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+    if not isinstance(active, Keep):
+        user.active = active
+    if not isinstance(full_name, Keep):
+        user.full_name = full_name
+    if not isinstance(phone, Keep):
+        user.phone = phone
+    if not isinstance(language, Keep):
+        if language not in ("en", "hi"):
+            raise ValueError("language must be en or hi")
+        user.language = language
+    session.add(user)
+    session.flush()
+    return user
+
+
 def authenticate(
     *, session: Session, username: str, password: str, now: datetime, settings: Settings
 ) -> User:

@@ -457,8 +457,34 @@ class Hub:
         visit = 0
         while True:
             await asyncio.sleep(tick)
+            try:
+                await self.revalidate(visit % slices)
+            except Exception:  # the database is down: keep the heartbeats going
+                log.exception("live hub: could not check the consoles' users")
             self.heartbeat(visit % slices)
             visit += 1
+
+    async def revalidate(self, slot: int) -> int:
+        """Close (4401) the consoles of one heartbeat slice whose user has been made
+        inactive or given another role or unit since they connected: an officer who has left
+        or been transferred stops receiving the old station's alerts within a heartbeat
+        interval, whichever process or command changed the account. Returns how many."""
+        conns = [conn for conn in self._slots[slot] if conn.close_code is None]
+        if not conns:
+            return 0
+        names = sorted({conn.username for conn in conns})
+        now = await self.run_read(partial(live_service.scopes_now, usernames=names), replay=True)
+        closed = 0
+        for conn in conns:
+            scope = now.get(conn.username)
+            if scope is None:
+                conn.close(CLOSE_UNAUTHORIZED, "account deactivated")
+            elif scope != conn.scope:
+                conn.close(CLOSE_UNAUTHORIZED, "account's role or unit changed; sign in again")
+            else:
+                continue
+            closed += 1
+        return closed
 
     def heartbeat(self, slot: int) -> int:
         """Ping the connections of one heartbeat slice, closing those whose token has

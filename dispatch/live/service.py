@@ -23,6 +23,7 @@ from dispatch.alerts import events
 from dispatch.alerts import service as alerts_service
 from dispatch.alerts.events import Committed, PendingEvent
 from dispatch.alerts.models import Alert, AlertEvent
+from dispatch.auth.models import Role, User
 from dispatch.auth.scope import Scope
 from dispatch.db import Database, IdlePing, with_values
 
@@ -231,3 +232,14 @@ def read_visible(
 def last_id(session: Session) -> int:
     """The newest committed event id."""
     return events.last_event_id(session)
+
+
+def scopes_now(session: Session, usernames: Sequence[str]) -> dict[str, Scope]:
+    """The scope each of these users has now, for the active ones (a user missing from the
+    answer is inactive or gone)."""
+    rows = session.exec(
+        select(User.username, User.role, User.unit).where(
+            col(User.username).in_(list(usernames)), col(User.active).is_(True)
+        )
+    ).all()
+    return {name: Scope(role=Role(role), unit=unit) for name, role, unit in rows}

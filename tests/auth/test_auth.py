@@ -88,3 +88,61 @@ def test_an_unknown_user_is_checked_against_a_hash_as_costly_as_a_real_one() -> 
     with pytest.raises(VerifyMismatchError):
         service._hasher.verify(service._DUMMY_HASH, "ghost's guess")
     assert service.verify_password(service._DUMMY_HASH, "ghost's guess") is False
+
+
+def test_an_admin_transfers_deactivates_and_resets_users(
+    client: TestClient, auth: dict[str, dict[str, str]], clock: FrozenClock
+) -> None:
+    sho = auth["sho_jsw"]
+    assert client.get("/api/v1/auth/me", headers=sho).json()["unit"] == "ETW-JASWANTNAGAR"
+    # Only admins change users.
+    r = client.patch("/api/v1/users/sho_jsw", json={"active": False}, headers=auth["cell"])
+    assert r.status_code == 403
+    # A transfer: the same token now works with the new station's scope.
+    r = client.patch("/api/v1/users/sho_jsw", json={"unit": "ETW-SAIFAI"}, headers=auth["admin"])
+    assert r.status_code == 200 and r.json()["unit"] == "ETW-SAIFAI", r.text
+    assert client.get("/api/v1/auth/me", headers=sho).json()["unit"] == "ETW-SAIFAI"
+    # Deactivated: their token is refused at once, and so is signing in.
+    r = client.patch("/api/v1/users/sho_jsw", json={"active": False}, headers=auth["admin"])
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert client.get("/api/v1/auth/me", headers=sho).status_code == 401
+    login = {"username": "sho_jsw", "password": "correct-horse-1"}
+    assert client.post("/api/v1/auth/token", data=login).status_code == 401
+    r = client.patch("/api/v1/users/sho_jsw", json={"active": True}, headers=auth["admin"])
+    assert client.get("/api/v1/auth/me", headers=sho).status_code == 200
+    # A locked-out officer gets a new password, which also lifts the lock.
+    for _ in range(5):
+        client.post("/api/v1/auth/token", data={**login, "password": "nope-nope"})
+    assert "locked" in client.post("/api/v1/auth/token", data=login).json()["detail"]
+    new = {**login, "password": "a-new-pass-2"}
+    r = client.patch(
+        "/api/v1/users/sho_jsw", json={"password": new["password"]}, headers=auth["admin"]
+    )
+    assert r.status_code == 200
+    assert client.post("/api/v1/auth/token", data=new).status_code == 200
+    assert client.post("/api/v1/auth/token", data=login).status_code == 401
+    # Promotion to a state-wide role drops the unit.
+    r = client.patch("/api/v1/users/co_jsw", json={"role": "operator"}, headers=auth["admin"])
+    assert r.status_code == 200 and r.json()["unit"] is None and r.json()["role"] == "operator"
+
+
+def test_bad_user_changes_are_refused_naming_the_problem(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    admin = auth["admin"]
+    cases = [
+        ("nobody", {"active": False}, 404, "nobody"),
+        ("sho_jsw", {"role": "operator", "unit": "ETW-SAIFAI"}, 422, "state-wide"),
+        ("sho_jsw", {"unit": None}, 422, "needs a unit"),
+        ("sho_jsw", {"role": "circle"}, 422, "needs a unit"),  # a station id is no circle
+        ("sho_jsw", {"password": "short"}, 422, "password"),
+        ("sho_jsw", {"active": None}, 422, "active"),
+        ("sho_jsw", {"rank": "DSP"}, 422, "rank"),
+        ("admin", {"active": False}, 409, "own account"),
+        ("admin", {"role": "station", "unit": "ETW-SAIFAI"}, 409, "own account"),
+    ]
+    for username, body, code, words in cases:
+        r = client.patch(f"/api/v1/users/{username}", json=body, headers=admin)
+        assert r.status_code == code and words in r.text, (username, body, r.text)
+    me = client.get("/api/v1/auth/me", headers=auth["sho_jsw"]).json()
+    assert me["unit"] == "ETW-JASWANTNAGAR" and me["role"] == "station"  # nothing changed

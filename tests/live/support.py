@@ -186,6 +186,14 @@ class Console:
                 break
         return got
 
+    def closed_with(self, timeout: float = 3.0) -> int | None:
+        """Answer pings until the server closes; its close code (an event first fails)."""
+        try:
+            event = self.recv(timeout)
+        except ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+        raise AssertionError(f"an event before the close: {event}")
+
     def close(self) -> None:
         """Close from the console's side."""
         self._stack.close()

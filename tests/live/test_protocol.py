@@ -115,6 +115,34 @@ def test_a_console_that_stops_answering_pings_is_closed(
             assert close_code(silent, timeout=5) == 4408
 
 
+def test_a_deactivated_or_transferred_officers_console_is_closed_within_a_heartbeat(
+    database: Database, clock: FrozenClock, users: dict[str, tuple[Role, str | None]]
+) -> None:
+    from tests.live.support import api, login, running
+
+    settings = Settings(
+        env="test", database_url=database.url, scheduler_enabled=False, heartbeat_s=0.3
+    )
+    with running(create_app(settings, clock=clock, database=database)) as server:
+        admin = login(server.http, "admin")
+        sho, saifai, co = (login(server.http, u) for u in ("sho_jsw", "sho_saifai", "co_jsw"))
+        with (
+            Console(server.ws, sho) as gone,
+            Console(server.ws, co) as moved,
+            Console(server.ws, saifai) as unchanged,
+        ):
+            for path, body in (("sho_jsw", {"active": False}), ("co_jsw", {"unit": "Saifai"})):
+                r = api(server.http, admin, "PATCH", f"/api/v1/users/{path}", json=body)
+                assert r.status_code == 200, r.text
+            # No event and no message before the close: the console signs in again.
+            assert gone.closed_with(timeout=3) == 4401
+            assert moved.closed_with(timeout=3) == 4401
+            assert unchanged.quiet(0.8) == []  # an unchanged user's console stays open
+        # The transferred officer signs in again and gets the new circle's scope.
+        with Console(server.ws, login(server.http, "co_jsw")) as again:
+            assert again.hello["user"]["unit"] == "Saifai"
+
+
 def test_heartbeats_are_spread_over_the_interval_not_sent_to_every_console_at_once(
     database: Database, settings: Settings, clock: FrozenClock
 ) -> None:
