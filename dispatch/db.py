@@ -79,6 +79,7 @@ class Database:
         if self.is_sqlite:
             self.engine: Engine = sa.create_engine(
                 self.url,
+                hide_parameters=True,  # personal data never reaches an error message or log
                 echo=echo,
                 connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
                 pool_size=pool_size,
@@ -91,6 +92,7 @@ class Database:
         else:
             self.engine = sa.create_engine(
                 self.url,
+                hide_parameters=True,  # personal data never reaches an error message or log
                 echo=echo,
                 # At most 30 connections per process (plus the hub's 10), so two or three
                 # processes fit PostgreSQL's default 100; a request that cannot get one

@@ -206,3 +206,33 @@ def test_under_steady_writes_and_reads_the_wal_stays_bounded(tmp_path: Any) -> N
     assert bound > 20 * 100 * 4096, "too few writes to tell"
     assert wal < bound
     database.dispose()
+
+
+def test_a_failed_statement_names_no_personal_data(database: Database) -> None:
+    # SQLAlchemy prints a failed statement's parameters into the error, which reaches logs.
+    from sqlalchemy.exc import IntegrityError
+
+    from dispatch.auth.models import User
+    from dispatch.clock import SystemClock
+
+    def officer(phone: str) -> User:
+        return User(
+            username="sho_dup",
+            password_hash="x",
+            role="station",
+            unit="ETW-SAIFAI",
+            phone=phone,
+            full_name="Ramesh Kumar Yadav",
+            created_at=SystemClock().now(),
+        )
+
+    with database.session() as session:
+        session.add(officer("+919876500001"))
+        session.commit()
+    with database.session() as session:
+        session.add(officer("+919876500002"))
+        with pytest.raises(IntegrityError) as caught:
+            session.commit()
+    text = str(caught.value)
+    assert "+919876500002" not in text and "Ramesh" not in text
+    assert "hidden" in text  # SQLAlchemy says the parameters were withheld

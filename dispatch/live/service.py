@@ -50,6 +50,7 @@ def read_engine(database: Database) -> Engine:
     if database.is_sqlite:
         engine = sa.create_engine(
             url,
+            hide_parameters=True,  # personal data never reaches an error message or log
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
             pool_size=5,
             max_overflow=5,
@@ -58,6 +59,7 @@ def read_engine(database: Database) -> Engine:
         return engine
     engine = sa.create_engine(
         url,
+        hide_parameters=True,  # personal data never reaches an error message or log
         # Autocommit, as on SQLite: a read is its statements alone, without the BEGIN and the
         # ROLLBACK that each cost a round trip of their own (psycopg sends BEGIN separately).
         # Events never change once committed, and a summary is the alert as it is now.
