@@ -4,6 +4,7 @@ export class Alarm {
   constructor() {
     this.ctx = null;
     this.timer = null;
+    this.wanted = new Set(); // who wants it ringing: 'alerts' (the shell), extensions by name
   }
 
   get enabled() { return this.ctx !== null && this.ctx.state === 'running'; }
@@ -17,7 +18,21 @@ export class Alarm {
     return this.enabled;
   }
 
-  set(active) {
+  // set(true) rings, set(false) stops; each source ('alerts' for the shell's unacknowledged
+  // alerts, an extension's own name) is counted apart, so one cannot silence another's alarm.
+  set(active, source = 'alerts') {
+    if (active) this.wanted.add(source);
+    else this.wanted.delete(source);
+    this.apply();
+  }
+
+  stopAll() {
+    this.wanted.clear();
+    this.apply();
+  }
+
+  apply() {
+    const active = this.wanted.size > 0;
     if (active && !this.timer) {
       this.beep();
       this.timer = setInterval(() => this.beep(), 1600);

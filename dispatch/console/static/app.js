@@ -5,7 +5,9 @@
 //                                'ready' (signed in), 'hello', 'connection', 'language'
 //   Dispatch.t(key, params)      the current language; Dispatch.i18n.add(lang, {key: text})
 //   Dispatch.route(name, render) #/name/arg... renders render(container, [arg...], ctx)
-//   Dispatch.navAdd(label, hash) a link in the header (label is an i18n key or plain text)
+//   Dispatch.navAdd(label, hash, {when}) a link in the header (label is an i18n key or plain
+//                                text); when(user) -> false hides it for that user
+//   Dispatch.alarm.set(on, name) ring (or stop) the alarm for an extension's own reason
 import { Alarm } from './alarm.js';
 import { api, clearSession, saveSession, savedUser, setUnauthorizedHandler, token } from './api.js';
 import { renderDetail, updateDetail } from './detail.js';
@@ -34,7 +36,7 @@ export const store = {
 const alarm = new Alarm();
 const listeners = new Map(); // event type ('*' for all) -> [fn]
 const routes = new Map(); // name -> render(container, args, ctx)
-const extraNav = []; // [{label, hash}]
+const extraNav = []; // [{label, hash, when}]
 let live = null;
 let loading = false;
 let current = { name: null, args: [] };
@@ -60,8 +62,10 @@ function route(name, render) {
   if (store.user && current.name === name) renderView();
 }
 
-function navAdd(label, hash) {
-  extraNav.push({ label, hash });
+function navAdd(label, hash, { when } = {}) {
+  // Once per link: an extension that adds it on every sign-in does not get it twice.
+  if (extraNav.some((n) => n.hash === hash)) return;
+  extraNav.push({ label, hash, when });
   if (store.user) renderNav();
 }
 
@@ -249,7 +253,7 @@ function renderView() {
 function renderNav() {
   const links = [{ label: 'nav.alerts', hash: '#/alerts' }];
   if (isOps()) links.push({ label: 'nav.queue', hash: '#/queue' }, { label: 'nav.intake', hash: '#/intake' });
-  links.push(...extraNav);
+  links.push(...extraNav.filter((n) => !n.when || n.when(store.user)));
   fill($('nav'), ...links.map(({ label, hash }) => {
     const name = hash.replace(/^#\/?/, '').split('/')[0];
     return h('a', { href: hash, class: name === current.name ? 'active' : '', dataset: { route: name } }, t(label));
@@ -330,7 +334,7 @@ export function logout() {
   store.loaded = false;
   document.body.dataset.loaded = 'false';
   store.config = null;
-  alarm.set(false);
+  alarm.stopAll();
   document.body.dataset.alarm = 'off';
   $('alarm').hidden = true;
   setConn('offline');
@@ -376,7 +380,10 @@ async function boot() {
   $('login-form').addEventListener('submit', login);
   window.addEventListener('hashchange', renderView);
   window.addEventListener('offline', () => setConn('offline'));
-  window.addEventListener('online', () => setConn(live ? 'reconnecting' : 'offline'));
+  window.addEventListener('online', () => {
+    if (live) live.reconnectNow();
+    else setConn('offline');
+  });
   setUnauthorizedHandler(() => { if (store.user) logout(); });
   const saved = savedUser();
   if (token() && saved) {

@@ -1,7 +1,7 @@
 // The alert detail page (#/alerts/<id>): person, content, map, timeline, actions, notes.
 // Reading it shows personal data, which the server records as an audit event; live updates
 // are merged locally so watching an alert does not re-read (and re-audit) it on every event.
-import { categoryLabel, fill, errorText, eventText, fmtTime, h, statusLabel, whereText } from './dom.js';
+import { categoryLabel, codeLabel, fill, errorText, eventText, fmtTime, h, statusLabel, whereText } from './dom.js';
 import { drawMap } from './map.js';
 
 const LIFECYCLE = ['acknowledged', 'dispatched', 'en_route', 'on_scene', 'person_found'];
@@ -90,7 +90,7 @@ function renderHead({ t }) {
       typeof loc.lat === 'number'
         ? h('span', {}, `${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}`,
           loc.accuracy_m != null ? ` (${t('accuracy', { m: Math.round(loc.accuracy_m) })})` : '',
-          loc.source ? ` · ${loc.source}` : '')
+          loc.source ? ` · ${codeLabel('loc', loc.source)}` : '')
         : null) : null,
   );
 }
@@ -202,11 +202,11 @@ function renderContent({ t }) {
   const c = active.detail.content || {};
   const extra = active.detail.extra || {};
   const rows = [
-    field(t('platform'), c.platform), field(t('kind'), c.kind), field(t('urls'), c.urls),
+    field(t('platform'), c.platform), field(t('kind'), codeLabel('kind', c.kind)), field(t('urls'), c.urls),
     field(t('intake.reported_by'), extra.reported_by), field(t('intake.notes'), extra.notes),
   ].filter(Boolean);
   const updates = (c.updates || []).map((u) => h('li', {}, h('span', { class: 'muted small' }, fmtTime(u.at), ' '),
-    [u.platform, u.kind].filter(Boolean).join(' · '), u.text ? h('blockquote', {}, u.text) : null));
+    [u.platform, codeLabel('kind', u.kind)].filter(Boolean).join(' · '), u.text ? h('blockquote', {}, u.text) : null));
   fill(active.els.content, h('h3', {}, t('content')),
     c.text ? h('blockquote', { class: 'post' }, c.text) : null,
     rows.length ? h('dl', {}, rows) : null,

@@ -47,6 +47,15 @@ export function actorName(actor) {
 }
 
 export function statusLabel(status) { return t(`status.${status}`); }
+
+// A code the server stores ('contains', 'no-answer', 'found_safe_counselled') in the current
+// language: the table's `${group}.${code}`, else the code with spaces, never the raw key.
+export function codeLabel(group, code) {
+  if (code === null || code === undefined || code === '') return '';
+  const key = `${group}.${code}`;
+  const text = t(key);
+  return text === key ? String(code).replace(/[_-]+/g, ' ') : text;
+}
 export function categoryLabel(category) { return t(`cat.${category}`); }
 
 function stationName(ref) {
@@ -58,9 +67,9 @@ export function eventText(ev) {
   const d = ev.data || {};
   const actor = actorName(ev.actor);
   switch (ev.type) {
-    case 'alert.created': return t('ev.created', { actor, source: d.source || '' });
+    case 'alert.created': return t('ev.created', { actor, source: codeLabel('source', d.source) });
     case 'alert.resolved':
-      return t('ev.resolved', { station: stationLabel({ id: d.station_id, name: d.station }), method: d.method || '' });
+      return t('ev.resolved', { station: stationLabel({ id: d.station_id, name: d.station }), method: codeLabel('method', d.method) });
     case 'alert.unresolved': return t('ev.unresolved');
     case 'alert.signal': {
       const parts = [];
@@ -87,10 +96,14 @@ export function eventText(ev) {
     case 'alert.escalation_started': return t('ev.escalation_started');
     case 'alert.escalation_stopped': return t('ev.escalation_stopped');
     case 'alert.notification':
-      return t('ev.notification', { to: d.to_masked || d.to || d.post || '', channel: d.channel || '', status: d.status || '' });
+      return t('ev.notification', {
+        to: d.to_masked || d.to || d.post || '', channel: codeLabel('channel', d.channel), status: codeLabel('delivery', d.status),
+      });
     case 'alert.delivery':
-      return t('ev.delivery', { to: d.to_masked || d.to || '', channel: d.channel || '', status: d.status || '' });
-    case 'alert.closed': return t('ev.closed', { actor, outcome: d.outcome || '' });
+      return t('ev.delivery', {
+        to: d.to_masked || d.to || '', channel: codeLabel('channel', d.channel), status: codeLabel('delivery', d.status),
+      });
+    case 'alert.closed': return t('ev.closed', { actor, outcome: codeLabel('outcome', d.outcome) });
     case 'alert.reopened': return t('ev.reopened', { actor });
     case 'alert.updated': return t('ev.updated', { actor });
     case 'alert.duplicate': return t('ev.duplicate');

@@ -14,11 +14,14 @@ export class LiveClient {
     this.heartbeatS = 20;
     this.lastMessage = 0;
     this.stopped = false;
+    this.timer = null; // the pending reconnection after a close, if any
     this.watchdog = setInterval(() => this.check(), 1000);
   }
 
   connect() {
     if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = null;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(this.token)}&batch=1`;
     if (this.cursor !== null) url += `&since=${this.cursor}`;
@@ -33,7 +36,7 @@ export class LiveClient {
       this.onState('reconnecting');
       // Back off gently: a phone on a weak network should not hammer the server.
       const delay = Math.min(5000, 300 * 2 ** this.retry++);
-      setTimeout(() => this.connect(), delay);
+      this.timer = setTimeout(() => this.connect(), delay);
     };
   }
 
@@ -85,9 +88,22 @@ export class LiveClient {
     }
   }
 
+  // The network is back (the browser's 'online'): a socket that lived through the outage may be
+  // half dead and would only be noticed after heartbeats; start afresh now with since=<cursor>,
+  // so the officer sees "Live" again and what was missed is replayed at once.
+  reconnectNow() {
+    if (this.stopped) return;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) { ws.onclose = null; ws.close(); }
+    this.retry = 0;
+    this.connect();
+  }
+
   stop() {
     this.stopped = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.timer);
     if (this.ws) { const ws = this.ws; this.ws = null; ws.close(); }
   }
 }

@@ -108,7 +108,7 @@ export function drawMap(container, detail, collection, t) {
   const km = (1000 / M_PER_DEG) * S;
   const y = h * S - 20;
   svg.append(el('line', { x1: 20, y1: y, x2: 20 + km, y2: y, class: 'scale' }));
-  const scale = el('text', { x: 20, y: y - 8, class: 'label' });
+  const scale = el('text', { x: 20, y: y - 8, class: 'label scale-label' });
   scale.textContent = '1 km';
   svg.append(scale);
   container.append(svg);

@@ -42,21 +42,20 @@ if (D) {
     node.append(text, link);
   }
 
-  D.on('ready', () => {
-    if (D.user && TIP_ROLES.includes(D.user.role)) {
-      D.navAdd('tips.nav', '/tips');
-    }
-  });
+  // Only for the offices that see tips: hidden again when someone else signs in in this tab.
+  D.navAdd('tips.nav', '/tips', { when: (user) => !!user && TIP_ROLES.includes(user.role) });
+  D.on('ready', () => { waiting.clear(); banner(); });
 
   D.on('tip.event', (msg) => {
     const data = msg.data || {};
     if (!data.ref) return;
     if (data.kind === 'tip.received' && data.sensitivity === 'high') {
       waiting.set(data.ref, data);
-      if (D.alarm && D.alarm.enabled) D.alarm.set(true);
     } else if (['tip.assigned', 'tip.action', 'tip.closed'].includes(data.kind)) {
       waiting.delete(data.ref); // someone has it
     }
+    // Its own reason to ring: the shell's check of unacknowledged alerts does not stop it.
+    if (D.alarm) D.alarm.set(waiting.size > 0, 'tips');
     banner();
   });
 
