@@ -341,3 +341,29 @@ def test_extensions_add_pages_through_window_dispatch(
     page.click("#lang")
     assert page.inner_text("#nav a[data-route='hello']") == "नमस्ते पेज"
     assert page.js_errors == []
+
+
+def test_a_deactivated_officers_console_returns_to_sign_in_saying_why(
+    browser: Any, pages: list[Any], database: Any, clock: Any, users: Users
+) -> None:
+    from dispatch.config import Settings
+    from dispatch.main import create_app
+    from tests.live.support import running
+
+    settings = Settings(
+        env="test", database_url=database.url, scheduler_enabled=False, heartbeat_s=0.3
+    )
+    with running(create_app(settings, clock=clock, database=database)) as server:
+        page = open_console(browser, pages, server, "sho_jsw")
+        admin = login(server.http, "admin")
+        r = api(server.http, admin, "PATCH", "/api/v1/users/sho_jsw", json={"active": False})
+        assert r.status_code == 200, r.text
+        page.wait_for_selector("#login-form", state="visible", timeout=5000)
+        assert "session has ended" in page.inner_text("#login-error")
+        assert page.is_hidden("#logout")
+        assert page.js_errors == []
+        # Signing out by hand says nothing of the kind.
+        other = open_console(browser, pages, server, "sho_saifai")
+        other.click("#logout")
+        other.wait_for_selector("#login-form", state="visible", timeout=5000)
+        assert other.inner_text("#login-error") == ""

@@ -208,6 +208,14 @@ def test_a_high_sensitivity_tip_keeps_the_alarm_ringing_until_someone_takes_it(
     tip_event("tip.assigned")
     page.wait_for_selector("#tip-alarm", state="detached", timeout=5000)
     assert page.evaluate("window.Dispatch.alarm.ringing") is False
+    # Signing out takes the banner away with the alarm: nothing of a tip on the sign-in page.
+    tip = Tip(district="Jaunpur", range_name="Varanasi", ref="T-TEST-2")
+    tip_event("tip.received")
+    page.wait_for_selector("#tip-alarm", timeout=5000)
+    page.click("#logout")
+    page.wait_for_selector("#login-form", state="visible", timeout=5000)
+    assert page.query_selector("#tip-alarm") is None
+    assert page.evaluate("window.Dispatch.alarm.ringing") is False
     assert page.js_errors == []
 
 

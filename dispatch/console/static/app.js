@@ -198,7 +198,7 @@ function startLive() {
         loadList().catch((err) => console.error(err)).finally(() => { loading = false; });
       }
     },
-    onAuthLost: () => logout(),
+    onAuthLost: () => logout({ ended: true }),
   });
   live.connect();
 }
@@ -326,7 +326,9 @@ async function start(user) {
   renderDrill();
 }
 
-export function logout() {
+// Sign out; `ended`: the server ended the session (token expired, account deactivated or
+// changed), which the sign-in page then says.
+export function logout({ ended = false } = {}) {
   if (live) { live.stop(); live = null; }
   clearSession();
   store.user = null;
@@ -342,6 +344,8 @@ export function logout() {
   fill($('main'));
   showShell(false);
   document.title = t('app.title');
+  $('login-error').textContent = ended ? t('login.ended') : '';
+  emit('signed_out', { type: 'signed_out' });
 }
 
 async function login(event) {
@@ -375,7 +379,7 @@ async function login(event) {
 async function boot() {
   renderLang();
   $('lang').addEventListener('click', toggleLang);
-  $('logout').addEventListener('click', logout);
+  $('logout').addEventListener('click', () => logout());
   $('sound').addEventListener('click', () => alarm.enable().catch(() => {}).finally(renderSound));
   $('login-form').addEventListener('submit', login);
   window.addEventListener('hashchange', renderView);
@@ -384,7 +388,7 @@ async function boot() {
     if (live) live.reconnectNow();
     else setConn('offline');
   });
-  setUnauthorizedHandler(() => { if (store.user) logout(); });
+  setUnauthorizedHandler(() => { if (store.user) logout({ ended: true }); });
   const saved = savedUser();
   if (token() && saved) {
     try {

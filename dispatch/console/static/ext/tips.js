@@ -45,6 +45,7 @@ if (D) {
   // Only for the offices that see tips: hidden again when someone else signs in in this tab.
   D.navAdd('tips.nav', '/tips', { when: (user) => !!user && TIP_ROLES.includes(user.role) });
   D.on('ready', () => { waiting.clear(); banner(); });
+  D.on('signed_out', () => { waiting.clear(); banner(); });
 
   D.on('tip.event', (msg) => {
     const data = msg.data || {};
