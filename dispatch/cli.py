@@ -261,6 +261,33 @@ def jurisdictions_import(
     typer.echo(f"wrote {len(collection['features'])} stations to {output}")
 
 
+@retention_app.command("purge")
+def retention_purge(
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Retention period in days (default: DISPATCH_RETENTION_DAYS)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing")
+    ] = False,
+) -> None:
+    """Remove the personal data of alerts closed longer than the retention period (the
+    subject, content, raw body, exact location and free-text events); the anonymous
+    statistics and the timeline's hash chain stay. Run it nightly."""
+    from dispatch.alerts import retention
+
+    days = days or get_settings().retention_days
+    with session_scope(_database()) as session:
+        result = retention.purge(
+            session=session, now=SystemClock().now(), retention_days=days, dry_run=dry_run
+        )
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(
+        f"{verb} the personal data of {result.alerts} alerts closed more than {days} days "
+        f"ago ({result.events_redacted} timeline events redacted)"
+    )
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole timeline hash chain; exit 1 naming the first broken event."""
