@@ -31,6 +31,7 @@ EVERYONE = set(ROLES)
 RESTRICTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/users"): {"admin"},
     ("POST", "/api/v1/users"): {"admin"},
+    ("PATCH", "/api/v1/users/{username}"): {"admin"},
     ("POST", "/api/v1/alerts/manual"): STATE,
     ("GET", "/api/v1/alerts/{alert_id}/raw"): STATE,  # the partner's verbatim body
     ("POST", "/api/v1/alerts/{alert_id}/assign"): STATE,
