@@ -144,16 +144,33 @@ def voice_keypress(
 
 
 def try_ack(
-    *, session: Session, from_: str, body: str, now: datetime, via: str = "sms", region: str = "IN"
+    *,
+    session: Session,
+    from_: str,
+    body: str,
+    now: datetime,
+    via: str = "sms",
+    region: str = "IN",
+    paged_numbers_only: bool = False,
 ) -> AckResult | None:
     """Acknowledge by a reply 'ACK <code>' from a number the code was sent to.
 
-    None if the text is not an ACK (the tip line passes other WhatsApp text on).
+    None if the text is not an ACK. With `paged_numbers_only` (the WhatsApp number, shared
+    with the tip line), also None when nothing was ever sent to that number: an informant's
+    message goes on to the tip line, and an officer's reply never reaches it.
     """
     match = ACK_PATTERN.match(body or "")
     if match is None:
         return None
     number = geo.normalize_phone(from_.removeprefix("whatsapp:"), region).e164
+    if paged_numbers_only and (
+        number is None
+        or session.exec(
+            select(OutboundRecord.id).where(OutboundRecord.to == number).limit(1)
+        ).first()
+        is None
+    ):
+        return None
     code = match.group(1).upper()
     record = None
     if number is not None:

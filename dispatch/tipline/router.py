@@ -30,6 +30,7 @@ from dispatch.auth.models import User
 from dispatch.clock import UtcDateTime
 from dispatch.db import SessionDep
 from dispatch.deps import MAX_ID, ClockDep, ResolverDep, SettingsDep
+from dispatch.notify import inbound
 from dispatch.notify.webhooks import TwilioForm
 from dispatch.tipline import bot, jobs, media, service, stats
 from dispatch.tipline.models import AssignBody, Tip, TipMedia, TipPublic, TipSummary
@@ -54,7 +55,24 @@ def whatsapp_inbound(
     settings: SettingsDep,
     resolver: ResolverDep,
 ) -> Response:
-    """An informant's WhatsApp message: answered as TwiML at once, media fetched afterwards."""
+    """An informant's WhatsApp message: answered as TwiML at once, media fetched afterwards.
+
+    The number is shared with the escalation's WhatsApp pages: an officer's reply 'ACK
+    <code>' acknowledges the alert instead, and never enters the tip line."""
+    ack = inbound.try_ack(
+        session=session,
+        from_=form.get("From", ""),
+        body=form.get("Body", ""),
+        now=clock.now(),
+        via="whatsapp",
+        region=settings.default_phone_region,
+        paged_numbers_only=True,
+    )
+    if ack is not None:
+        session.commit()
+        answer = MessagingResponse()
+        answer.message(f"{ack.message_en} / {ack.message_hi}")
+        return Response(content=str(answer), media_type="application/xml")
     state = request.app.state
     handled = bot.handle(
         session=session,

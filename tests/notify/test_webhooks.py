@@ -350,6 +350,48 @@ def test_sms_ack_needs_the_code_from_the_number_it_was_sent_to(
     )
 
 
+def test_a_whatsapp_reply_ack_acknowledges_and_never_reaches_the_tip_line(
+    client: TestClient,
+    app: FastAPI,
+    partner: PartnerCredentials,
+    clock: FrozenClock,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+) -> None:
+    # The WhatsApp number is shared with the anonymous tip line; the page says "reply ACK".
+    from dispatch.tipline.models import TiplineContact
+
+    alert_id = new_alert(client, partner)
+    tick(app, clock)
+    code = ack_code(database, alert_id)
+    page = twilio.of("whatsapp")[0]
+    assert f"ACK {code}" in str(page.data["Body"])
+    clock.advance(minutes=1)
+    whatsapp = "/webhooks/twilio/whatsapp"
+    reply = {"From": str(page.data["To"]), "Body": f"ack {code}", "MessageSid": "SM" + "a" * 32}
+    r = webhook(client, whatsapp, reply)
+    assert r.status_code == 200 and f"Alert {alert_id} acknowledged" in r.text, r.text
+    alert = alert_row(database, alert_id)
+    assert str(alert.acknowledged_by).startswith(f"contact:{contacts['sho_jsw']} sho_jsw")
+    assert events_of(database, alert_id, "alert.acknowledged")[0].data["via"] == "whatsapp"
+    # A wrong code from a paged officer is answered as such, still not by the tip line.
+    r = webhook(client, whatsapp, {**reply, "Body": "ACK ZZZZZ", "MessageSid": "SM" + "b" * 32})
+    assert "not known for this number" in r.text
+    with database.session() as session:
+        assert session.exec(select(TiplineContact)).all() == []
+    # Anyone never paged who writes "ACK ..." is an informant like any other.
+    informant = {
+        "From": "whatsapp:+919811100099",
+        "Body": "ACK ABCDE",
+        "MessageSid": "SM" + "c" * 32,
+    }
+    r = webhook(client, whatsapp, informant)
+    assert r.status_code == 200 and "not known for this number" not in r.text
+    with database.session() as session:
+        assert len(session.exec(select(TiplineContact)).all()) == 1
+
+
 def test_a_removed_contact_cannot_acknowledge(
     client: TestClient,
     app: FastAPI,
