@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,13 +63,19 @@ class Handled:
 
 
 def scrub(text: str, address: str) -> str:
-    """Remove the informant's own number if they typed it into a message."""
+    """Remove the informant's own number if they typed it into a message, in any digits."""
     number = bare_number(address)
     national = number[-10:]
     if len(national) < 10:
         return text
-    pattern = r"(?:\+?\s*9\s*1[\s\-.]*|0)?" + r"[\s\-.]*".join(national)
-    return re.sub(pattern, "[number removed]", text)
+    separators = r"[\s\-.()]*"
+    pattern = r"(?:\+?\s*\(?\s*9\s*1\s*\)?" + separators + r"|0)?" + separators.join(national)
+    # Phones type Devanagari (and other) digits too: match on a copy with every digit made
+    # ASCII (one character for one, so the positions hold) and cut from the text as typed.
+    ascii_digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    for match in reversed(list(re.finditer(pattern, ascii_digits))):
+        text = text[: match.start()] + "[number removed]" + text[match.end() :]
+    return text
 
 
 def seen_before(session: Session, message_sid: str, now: datetime) -> bool:

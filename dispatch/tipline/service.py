@@ -301,6 +301,8 @@ def assign(
             raise Conflict("the tip names that officer's station; it bypasses the station")
         if role in (Role.station, Role.circle) and not _within(by, assignee, index):
             raise Forbidden(f"{username} serves outside your {by.role}")
+        if not _office_covers(assignee, tip):
+            raise Conflict(f"{username} serves outside this tip's {assignee.role}")
         station_id = assignee.unit if role is Role.station else None
     else:
         assert station_id is not None
@@ -345,6 +347,20 @@ def _station_within(by: User, station: geo.Station) -> bool:
         return station.district == by.unit
     if role is Role.range:
         return station.range == by.unit
+    return True
+
+
+def _office_covers(assignee: User, tip: Tip) -> bool:
+    """Whether an SP or DIG office user is the tip's own (only they could see and act on it).
+
+    Another district's office would get a tip it can never open, and a high-sensitivity
+    tip stops escalating once assigned: nobody would act on it.
+    """
+    role = Role(assignee.role)
+    if role is Role.district:
+        return assignee.unit == tip.district
+    if role is Role.range:
+        return assignee.unit == tip.range_name
     return True
 
 

@@ -155,3 +155,24 @@ def test_the_number_never_reaches_the_police_side(
     sp = login(client, "sp_jaunpur")
     tip = client.get(f"/api/v1/tips/{refs[0]}", headers=sp).json()
     assert "Call me on [number removed] or [number removed]" in tip["description"]
+
+
+def test_a_number_typed_in_devanagari_digits_or_brackets_is_removed(
+    informant: Informant, client: TestClient, auth: Headers
+) -> None:
+    # Phones set to Hindi type Devanagari digits; the menus already read them as numbers.
+    ref = informant.report(
+        language="1",
+        description="यहाँ रोज़ कट्टा बिकता है। मेरा नंबर ९८७६५४३२१० है, +९१ ९८७६५-४३२१० पर फोन करें",
+    )
+    informant.send(f"ADD {ref}")
+    informant.send("Or call +91 (98765) 43210 after 6 pm")
+    informant.send("done")
+    tip = client.get(f"/api/v1/tips/{ref}", headers=auth["sp_jaunpur"]).json()
+    texts = [tip["description"], *(i["text"] for i in tip["items"])]
+    for text in texts:
+        assert "९८७६५" not in text and "४३२१०" not in text and "98765" not in text, text
+    assert tip["description"] == (
+        "यहाँ रोज़ कट्टा बिकता है। मेरा नंबर [number removed] है, [number removed] पर फोन करें"
+    )
+    assert texts[1] == "Or call [number removed] after 6 pm"

@@ -194,6 +194,31 @@ def test_an_office_assigns_tips_only_within_its_own_district_or_range(
     assert r.status_code == 200, r.text  # state-wide
 
 
+def test_a_tip_is_never_assigned_to_another_district_or_range_office(
+    informant: Informant, client: TestClient, auth: Headers
+) -> None:
+    ref = informant.report()  # high sensitivity (arms), Jaunpur district, Varanasi range
+    # Etawah's SP office and the Kanpur DIG could never open a Jaunpur tip: assigning it to
+    # them would only stop its escalation, with nobody able to act on it.
+    for assigner in ("sp_jaunpur", "dig_varanasi", "admin"):
+        for username in ("dcr_etawah", "dig_kanpur"):
+            r = client.post(
+                f"/api/v1/tips/{ref}/assign", json={"username": username}, headers=auth[assigner]
+            )
+            assert r.status_code == 409, (assigner, username, r.text)
+    tip = client.get(f"/api/v1/tips/{ref}", headers=auth["sp_jaunpur"]).json()
+    assert tip["status"] == "new" and tip["assigned_to"] is None
+    # The tip's own offices still take it, and act on it.
+    r = client.post(
+        f"/api/v1/tips/{ref}/assign", json={"username": "dig_varanasi"}, headers=auth["sp_jaunpur"]
+    )
+    assert r.status_code == 200 and r.json()["assigned_to"] == "dig_varanasi", r.text
+    r = client.post(
+        f"/api/v1/tips/{ref}/action", data={"text": "Raid done"}, headers=auth["dig_varanasi"]
+    )
+    assert r.status_code == 200, r.text
+
+
 def test_an_action_report_holding_a_nul_is_422_and_changes_nothing(
     informant: Informant, client: TestClient, auth: Headers
 ) -> None:
