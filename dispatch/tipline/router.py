@@ -291,7 +291,7 @@ def close_tip(ref: Ref, session: SessionDep, user: CurrentUser, clock: ClockDep)
     tip = _tip(session, ref, user, lock=True)
     try:
         service.close(session=session, tip=tip, by=user, now=clock.now())
-    except service.Forbidden as exc:
+    except (service.Forbidden, service.Conflict) as exc:
         session.rollback()
         raise _errors(exc) from exc
     session.commit()

@@ -414,6 +414,8 @@ def close(*, session: Session, tip: Tip, by: User, now: datetime) -> Tip:
     """Close a tip (SP/DIG office)."""
     if not can_assign(by):
         raise Forbidden("only the SP or DIG office closes tips")
+    if tip.status == TipStatus.closed:
+        raise Conflict(f"tip {tip.ref} is already closed")
     tip.status = TipStatus.closed
     tip.closed_at = now
     tip.escalation_due_at = None

@@ -219,6 +219,24 @@ def test_a_tip_is_never_assigned_to_another_district_or_range_office(
     assert r.status_code == 200, r.text
 
 
+def test_the_sp_office_closes_a_tip_once(
+    informant: Informant, client: TestClient, auth: Headers
+) -> None:
+    ref = informant.report()
+    client.post(
+        f"/api/v1/tips/{ref}/assign", json={"station_id": "JNP-SIKRARA"}, headers=auth["sp_jaunpur"]
+    )
+    r = client.post(f"/api/v1/tips/{ref}/close", headers=auth["sho_jsw"])
+    assert r.status_code == 404  # not theirs to see
+    r = client.post(f"/api/v1/tips/{ref}/close", headers=auth["sp_jaunpur"])
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    closed_at = r.json()["closed_at"]
+    r = client.post(f"/api/v1/tips/{ref}/close", headers=auth["dig_varanasi"])
+    assert r.status_code == 409 and "already closed" in r.json()["detail"]
+    tip = client.get(f"/api/v1/tips/{ref}", headers=auth["sp_jaunpur"]).json()
+    assert tip["closed_at"] == closed_at  # the first close stands
+
+
 def test_an_action_report_holding_a_nul_is_422_and_changes_nothing(
     informant: Informant, client: TestClient, auth: Headers
 ) -> None:
