@@ -10,6 +10,7 @@ import typer
 from dispatch.clock import SystemClock
 from dispatch.config import get_settings
 from dispatch.db import Database, session_scope
+from dispatch.deps import MAX_ID
 from dispatch.escalation import policy as policy_mod
 from dispatch.escalation import service as escalation_service
 from dispatch.escalation.models import ContactCreate, Language, Post
@@ -100,7 +101,9 @@ def contacts_list(
 
 
 @contacts_app.command("remove")
-def contacts_remove(contact_id: int) -> None:
+def contacts_remove(
+    contact_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The contact's id")],
+) -> None:
     """Stop paging a contact."""
     with session_scope(_database()) as session:
         if escalation_service.remove_contact(session=session, contact_id=contact_id) is None:

@@ -10,7 +10,8 @@ Format (JSON; unknown keys are refused):
     {
       "version": 1,                       # >= 1, copied onto every alert's snapshot
       "description": "...",               # free text
-      "chains": {                         # by alert category; "default" is required
+      "chains": {                         # by alert category (suicide_risk, self_harm,
+                                          #   threat_to_others, other); "default" is required
         "suicide_risk": {
           "steps": [                      # level 0, 1, ... (1 to 20 levels)
             {"after_s": 0,                # seconds after the previous level (level 0:
@@ -46,7 +47,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dispatch.alerts.models import Category
 from dispatch.escalation.models import Post
+
+# The keys of a set of chains: an alert category, or "default" for the others.
+CHAIN_KEYS = frozenset({"default", *(c.value for c in Category)})
 
 
 class PolicyChannel(StrEnum):
@@ -108,9 +113,21 @@ class Policy(_Strict):
     districts: dict[str, dict[str, Chain]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _has_default(self) -> Policy:
+    def _chain_keys(self) -> Policy:
         if "default" not in self.chains:
             raise ValueError('chains must contain a "default" chain')
+        # A misspelt category ("suicide-risk") would never be looked up: its alerts would
+        # silently follow the default chain and its slower timing.
+        where = [("chains", self.chains)]
+        where += [(f"districts.{d}", chains) for d, chains in self.districts.items()]
+        for path, chains in where:
+            unknown = sorted(set(chains) - CHAIN_KEYS)
+            if unknown:
+                raise ValueError(
+                    f"{path}: unknown alert categor{'y' if len(unknown) == 1 else 'ies'} "
+                    f"{', '.join(repr(u) for u in unknown)} (expected one of "
+                    f"{', '.join(sorted(CHAIN_KEYS))})"
+                )
         return self
 
     def chain_for(self, category: str, district: str | None) -> tuple[str, Chain]:
@@ -144,6 +161,8 @@ def load(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read the escalation policy {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path} is not UTF-8 text: byte {exc.start} ({exc.reason})") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

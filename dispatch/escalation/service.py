@@ -92,6 +92,9 @@ def add_contact(
     region: str = "IN",
 ) -> Contact:
     """Store a contact after checking its unit and phone (ContactError explains a refusal)."""
+    name = body.name.strip()
+    if not name:
+        raise ContactError("name: say who holds the post (it is what the timeline shows)")
     kind = POST_UNIT[body.post]
     unit = (body.unit or "").strip() or None
     if kind is UnitKind.state:
@@ -105,7 +108,7 @@ def add_contact(
     if phone.e164 is None:
         raise ContactError(f"phone: {phone.error}")
     contact = Contact(
-        name=body.name.strip(),
+        name=name,
         post=body.post.value,
         unit=unit,
         phone=phone.e164,

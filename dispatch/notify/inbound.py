@@ -26,6 +26,8 @@ from dispatch.pii import mask_phone
 # Statuses before anything reached the phone: not worth a timeline entry each.
 QUIET_STATUSES = {"queued", "initiated", "sending", "accepted", "scheduled"}
 ACK_PATTERN = re.compile(r"^\s*ACK\s*#?\s*([A-Za-z0-9]{4,8})\b", re.IGNORECASE)
+HOW_TO_ACK_EN = "Reply ACK <code> to acknowledge an alert."
+HOW_TO_ACK_HI = "अलर्ट स्वीकार करने के लिए ACK <कोड> भेजें।"
 
 
 @dataclass(frozen=True)
@@ -156,11 +158,12 @@ def try_ack(
     """Acknowledge by a reply 'ACK <code>' from a number the code was sent to.
 
     None if the text is not an ACK. With `paged_numbers_only` (the WhatsApp number, shared
-    with the tip line), also None when nothing was ever sent to that number: an informant's
-    message goes on to the tip line, and an officer's reply never reaches it.
+    with the tip line), None only when nothing was ever sent to that number: an informant's
+    message goes on to the tip line, and an officer's reply never reaches it, whatever it
+    says ("OK, going", "ACK" without the code): it is answered with how to acknowledge.
     """
     match = ACK_PATTERN.match(body or "")
-    if match is None:
+    if match is None and not paged_numbers_only:
         return None
     number = geo.normalize_phone(from_.removeprefix("whatsapp:"), region).e164
     if paged_numbers_only and (
@@ -171,6 +174,10 @@ def try_ack(
         is None
     ):
         return None
+    if match is None:
+        # A paged officer's other reply: the tip-line bot would answer with its menu and
+        # keep the officer's number in its vault.
+        return AckResult(False, None, HOW_TO_ACK_EN, HOW_TO_ACK_HI)
     code = match.group(1).upper()
     record = None
     if number is not None:

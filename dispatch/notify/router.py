@@ -84,9 +84,7 @@ def twilio_sms(
     )
     reply = MessagingResponse()
     if result is None:
-        reply.message(
-            "Reply ACK <code> to acknowledge an alert. / अलर्ट स्वीकार करने के लिए ACK <कोड> भेजें।"
-        )
+        reply.message(f"{inbound.HOW_TO_ACK_EN} / {inbound.HOW_TO_ACK_HI}")
     else:
         reply.message(f"{result.message_en} / {result.message_hi}")
     return Response(content=str(reply), media_type=XML)

@@ -95,6 +95,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"post": "sho", "unit": JASWANTNAGAR_ID, "phone": "12"}, "phone"),
     ({"post": "mayor", "unit": "Etawah"}, "post"),
     ({"post": "sho", "unit": JASWANTNAGAR_ID, "language": "fr"}, "language"),
+    # Blank once trimmed: the timeline and "acknowledged by" would name nobody.
+    ({"name": "   ", "post": "sho", "unit": JASWANTNAGAR_ID}, "name"),
 ]
 
 
@@ -233,6 +235,17 @@ def test_contacts_cli_refuses_bad_contacts(cli_env: CliRunner, args: list[str]) 
     result = cli_env.invoke(cli.app, ["contacts", "add", "--name", "X", *args])
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+def test_contacts_cli_refuses_a_blank_name_and_an_id_out_of_range(cli_env: CliRunner) -> None:
+    args = ["--post", "sho", "--unit", JASWANTNAGAR_ID, "--phone", "+919876500001"]
+    result = cli_env.invoke(cli.app, ["contacts", "add", "--name", "  ", *args])
+    assert result.exit_code == 1 and "error: name" in result.output, result.output
+    assert "0 contact(s)" in cli_env.invoke(cli.app, ["contacts", "list"]).output
+    # A number beyond any id is a usage error, not a database traceback.
+    result = cli_env.invoke(cli.app, ["contacts", "remove", "99999999999999999999"])
+    assert result.exit_code == 2 and result.exception is not None
+    assert isinstance(result.exception, SystemExit), result.exception
 
 
 def test_ack_codes_use_the_whole_alphabet_evenly_in_every_position() -> None:

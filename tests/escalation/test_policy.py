@@ -95,6 +95,15 @@ def test_a_district_default_chain_overrides_every_category_there() -> None:
         (lambda d: d["chains"]["default"].update(repeat_last_every_s=1), "repeat_last_every_s"),
         (lambda d: d["chains"]["default"].update(colour="red"), "chains.default.colour"),
         (lambda d: d.update(version=0), "version"),
+        # A misspelt category would never be looked up: its alerts would follow "default".
+        (
+            lambda d: d["chains"].update({"suicide-risk": d["chains"]["default"]}),
+            "chains: unknown alert category 'suicide-risk'",
+        ),
+        (
+            lambda d: d.update(districts={"Varanasi": {"threat": d["chains"]["default"]}}),
+            "districts.Varanasi: unknown alert category 'threat'",
+        ),
     ],
 )
 def test_invalid_policies_are_refused_with_the_path_of_the_problem(
@@ -116,6 +125,10 @@ def test_unreadable_or_broken_files_are_refused(tmp_path: Path) -> None:
     broken.write_text('{"version": 1,,}')
     with pytest.raises(policy_mod.PolicyError, match="line 1 column"):
         policy_mod.load(broken)
+    utf16 = tmp_path / "utf16.json"
+    utf16.write_bytes('{"description": "Śrāvastī"}'.encode("utf-16"))
+    with pytest.raises(policy_mod.PolicyError, match="is not UTF-8 text"):
+        policy_mod.load(utf16)
 
 
 def test_the_service_refuses_to_start_with_an_invalid_policy(

@@ -392,6 +392,35 @@ def test_a_whatsapp_reply_ack_acknowledges_and_never_reaches_the_tip_line(
         assert len(session.exec(select(TiplineContact)).all()) == 1
 
 
+@pytest.mark.parametrize("text", ["OK sir, on the way", "ACK", "Hi", ""])
+def test_any_other_whatsapp_reply_of_a_paged_officer_stays_out_of_the_tip_line(
+    text: str,
+    client: TestClient,
+    app: FastAPI,
+    partner: PartnerCredentials,
+    clock: FrozenClock,
+    contacts: dict[str, int],
+    twilio: RecordingTwilio,
+    database: Database,
+) -> None:
+    # An officer answers the page in their own words, or forgets the code: the shared
+    # WhatsApp number tells them how to acknowledge; the tip-line bot never greets them
+    # with its menu nor keeps their number in its vault.
+    from dispatch.tipline.models import TiplineContact
+
+    alert_id = new_alert(client, partner)
+    tick(app, clock)
+    page = twilio.of("whatsapp")[0]
+    reply = {"From": str(page.data["To"]), "Body": text, "MessageSid": "SM" + "d" * 32}
+    r = webhook(client, "/webhooks/twilio/whatsapp", reply)
+    assert r.status_code == 200
+    assert "Reply ACK &lt;code&gt; to acknowledge" in r.text, r.text
+    assert "Police Satark Mitra" not in r.text
+    with database.session() as session:
+        assert session.exec(select(TiplineContact)).all() == []
+    assert alert_row(database, alert_id).acknowledged_at is None
+
+
 def test_a_removed_contact_cannot_acknowledge(
     client: TestClient,
     app: FastAPI,
