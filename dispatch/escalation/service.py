@@ -107,6 +107,15 @@ def add_contact(
     phone = geo.normalize_phone(body.phone, region)
     if phone.e164 is None:
         raise ContactError(f"phone: {phone.error}")
+    same = session.exec(
+        select(Contact.id)
+        .where(Contact.post == body.post.value, Contact.phone == phone.e164)
+        .where(Contact.unit == unit if unit is not None else col(Contact.unit).is_(None))
+        .where(Contact.active == True)  # noqa: E712
+    ).first()
+    if same is not None:
+        # The same number on the same post would be paged twice at every level.
+        raise ContactError(f"phone: already contact {same} for this post and unit")
     contact = Contact(
         name=name,
         post=body.post.value,

@@ -111,6 +111,28 @@ def test_contacts_are_checked_against_the_jurisdictions(
     assert names(client, auth["admin"]) == set()
 
 
+def test_the_same_number_on_the_same_post_is_refused_not_paged_twice(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    body = {
+        "name": "Insp. R. Yadav",
+        "post": "sho",
+        "unit": JASWANTNAGAR_ID,
+        "phone": "+919876500009",
+    }
+    first = client.post(URL, json=body, headers=auth["admin"])
+    assert first.status_code == 201, first.text
+    again = client.post(URL, json={**body, "phone": "098765 00009"}, headers=auth["admin"])
+    assert again.status_code == 422 and "already contact" in again.text, again.text
+    # The same officer may also hold another post, and a removed contact may come back.
+    other = client.post(
+        URL, json={**body, "post": "circle_officer", "unit": "Jaswantnagar"}, headers=auth["admin"]
+    )
+    assert other.status_code == 201, other.text
+    client.delete(f"{URL}/{first.json()['id']}", headers=auth["admin"])
+    assert client.post(URL, json=body, headers=auth["admin"]).status_code == 201
+
+
 def test_users_see_the_contacts_of_their_area_with_masked_numbers(
     client: TestClient, auth: dict[str, dict[str, str]], roster: dict[str, int]
 ) -> None:
