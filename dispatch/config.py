@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # WhatsApp outside the 24-hour window needs a pre-approved template (Content API sid).
     twilio_whatsapp_content_sid: str | None = None
     twilio_timeout_s: float = Field(default=10.0, gt=0)
+    # The voice that reads alert calls. Twilio's default ("man") speaks no Hindi, and a <Say>
+    # in hi-IN with it may fail: Amazon Polly's Aditi speaks Hindi and Indian English.
+    # Empty: Twilio's default (for an account with a Hindi default voice set in its console).
+    twilio_voice: str = Field(default="Polly.Aditi", max_length=60)
     # A message queued this long ago and still not handed to the provider (its process died
     # between the commit and the send) is sent by the sweeper. Longer than a step's sends
     # can take (messages x twilio_timeout_s); not scaled by the drill speed.

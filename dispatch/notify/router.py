@@ -57,15 +57,20 @@ def twilio_status(
 
 @router.post("/webhooks/twilio/voice/gather")
 def twilio_gather(
-    form: TwilioForm, record_id: RecordId, session: SessionDep, clock: ClockDep
+    form: TwilioForm,
+    record_id: RecordId,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     """The key an officer pressed on an alert call: 1 acknowledges as that officer."""
     result = inbound.voice_keypress(
         session=session, record_id=record_id, form=form, now=clock.now()
     )
     reply = VoiceResponse()
-    reply.say(result.message_hi, language="hi-IN")
-    reply.say(result.message_en, language="en-IN")
+    said = {"voice": settings.twilio_voice} if settings.twilio_voice else {}
+    reply.say(result.message_hi, language="hi-IN", **said)
+    reply.say(result.message_en, language="en-IN", **said)
     return Response(content=str(reply), media_type=XML)
 
 

@@ -22,6 +22,7 @@ def build_notifier(settings: Settings, http_client: object | None = None) -> Pro
             whatsapp_from=settings.twilio_whatsapp_from,
             public_base_url=settings.public_base_url,
             timeout_s=settings.twilio_timeout_s,
+            voice=settings.twilio_voice or None,
             http_client=http_client,  # type: ignore[arg-type]
         )
     return ConsoleProvider(settings.public_base_url)

@@ -75,8 +75,16 @@ def base_url(notifier: Provider) -> str:
     return str(getattr(notifier, "public_base_url", "") or "").rstrip("/")
 
 
-def voice_twiml(*, text_hi: str, text_en: str, gather_url: str | None, hindi_first: bool) -> str:
+def voice_twiml(
+    *,
+    text_hi: str,
+    text_en: str,
+    gather_url: str | None,
+    hindi_first: bool,
+    voice: str | None = None,
+) -> str:
     """A short call: the message in Hindi and English, then 'press 1 to acknowledge'."""
+    said = {"voice": voice} if voice else {}
     response = VoiceResponse()
     parts = [("hi-IN", text_hi), ("en-IN", text_en)]
     if not hindi_first:
@@ -92,11 +100,11 @@ def voice_twiml(*, text_hi: str, text_en: str, gather_url: str | None, hindi_fir
                 action_on_empty_result=False,
             )
             for language, text in parts:
-                gather.say(text, language=language)
-        response.say("कोई जवाब नहीं मिला। No key pressed. Goodbye.", language="en-IN")
+                gather.say(text, language=language, **said)
+        response.say("कोई जवाब नहीं मिला। No key pressed. Goodbye.", language="en-IN", **said)
     else:
         for language, text in parts:
-            response.say(text, language=language)
+            response.say(text, language=language, **said)
     return str(response)
 
 
@@ -196,6 +204,7 @@ def outbound_message(record: OutboundRecord | SentMessage, notifier: Provider) -
             text_en=speech["en"],
             gather_url=gather,
             hindi_first=speech["hi_first"],
+            voice=getattr(notifier, "voice", None),
         )
     return OutboundMessage(
         channel=channel,

@@ -52,6 +52,7 @@ class TwilioProvider:
         timeout_s: float = 10.0,
         http_client: HttpClient | None = None,
         ring_timeout_s: int = 30,
+        voice: str | None = None,
     ) -> None:
         self.client = Client(
             account_sid,
@@ -62,6 +63,7 @@ class TwilioProvider:
         self.whatsapp_from = whatsapp_from
         self.public_base_url = public_base_url.rstrip("/")
         self.ring_timeout_s = ring_timeout_s
+        self.voice = voice  # what reads the calls' <Say> (None: the account's default)
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Create the message or call; errors from Twilio or the network are returned."""

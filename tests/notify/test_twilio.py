@@ -169,6 +169,8 @@ def test_alert_calls_read_hindi_and_english_and_gather_one_key(
             assert [s.get("language") for s in says] == (
                 [first, "en-IN" if first == "hi-IN" else "hi-IN"]
             )
+            # Twilio's default voice speaks no Hindi: every <Say> names one that does.
+            assert {s.get("voice") for s in says} == {"Polly.Aditi"}
             texts = " ".join(str(s.text) for s in says)
             assert f"Crisis alert number {alert_id}" in texts
             assert f"संकट अलर्ट संख्या {alert_id}" in texts

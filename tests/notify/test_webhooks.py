@@ -269,6 +269,7 @@ def test_pressing_1_on_the_call_acknowledges_as_that_officer(
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/xml")
     assert f"Alert {alert_id} acknowledged" in r.text and 'language="hi-IN"' in r.text
+    assert 'voice="Polly.Aditi"' in r.text  # a voice that speaks Hindi
     alert = alert_row(database, alert_id)
     assert alert.acknowledged_at == clock.now()
     assert alert.acknowledged_by is not None
