@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +37,18 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 
 
+def _known_units() -> auth_service.KnownUnits:
+    """The units of the configured jurisdictions file, which users are scoped to."""
+    import warnings
+
+    import geo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", geo.GeoRepairWarning)
+        index = geo.JurisdictionIndex.from_geojson(get_settings().jurisdictions_path)
+    return auth_service.known_units(index.stations.values())
+
+
 def _database() -> Database:
     database = Database(get_settings().database_url)
     database.ensure_schema()
@@ -48,6 +61,25 @@ def listen_url(host: str, port: int) -> str:
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up plus the service's own logs on stderr at the same level:
+    `dispatch.access` writes one JSON line per request (method, path, status, ms; never
+    bodies, query strings or tokens), the other `dispatch` loggers `LEVEL name: message`."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["dispatch"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["formatters"]["dispatch.access"] = {"format": "%(message)s"}  # JSON already
+    for name in ("dispatch", "dispatch.access"):
+        config["handlers"][name] = {
+            "class": "logging.StreamHandler",
+            "formatter": name,
+            "stream": "ext://sys.stderr",
+        }
+        config["loggers"][name] = {"handlers": [name], "level": level.upper(), "propagate": False}
+    return config
 
 
 @app.command()
@@ -89,6 +121,10 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config(log_level),
+        # The service writes its own access line (dispatch.access); uvicorn's carries the
+        # query string, which may name a person or a place.
+        access_log=False,
         ws_ping_interval=20,
         ws_per_message_deflate=settings.live_ws_deflate,
     )
@@ -142,6 +178,7 @@ def user_add(
                 full_name=full_name,
                 phone=phone,
                 language=language,
+                known=_known_units(),
             )
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -189,7 +226,8 @@ def user_set(
             user = auth_service.update_user(
                 session=session,
                 username=username,
-                **changes,  # type: ignore[arg-type]
+                known=_known_units() if "role" in changes or "unit" in changes else None,
+                **changes,
             )
         except (LookupError, ValueError) as exc:
             typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
@@ -254,11 +292,17 @@ def jurisdictions_import(
                 range_field=range_field,
                 district_default=district,
             )
+        output.write_text(json.dumps(collection, ensure_ascii=False))
     except (OSError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    output.write_text(json.dumps(collection, ensure_ascii=False))
     typer.echo(f"wrote {len(collection['features'])} stations to {output}")
+    skipped = collection.get("skipped") or []
+    if skipped:
+        # A district named differently in the two files loses all its stations: say so.
+        typer.echo(f"skipped {len(skipped)} station points (also listed in the file):", err=True)
+        for line in skipped:
+            typer.echo(f"  {line}", err=True)
 
 
 @retention_app.command("purge")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,27 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPoint, mapping, shape
 
-from geo.jurisdictions import InvalidJurisdictions, _load, polygonal, repair
+from geo.jurisdictions import (
+    GeoRepairWarning,
+    InvalidJurisdictions,
+    _load,
+    parse_features,
+    polygonal,
+    repair,
+)
+
+
+def _features(data: Mapping[str, Any], source: object) -> list[Mapping[str, Any]]:
+    """The features of a FeatureCollection; InvalidJurisdictions naming what is wrong."""
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise InvalidJurisdictions(
+            f"{source}: not a GeoJSON FeatureCollection with a features list"
+        )
+    for index, feature in enumerate(features):
+        if not isinstance(feature, Mapping):
+            raise InvalidJurisdictions(f"feature {index}: not a GeoJSON Feature")
+    return features
 
 
 def slug(text: str) -> str:
@@ -42,7 +63,7 @@ def import_polygons(
     data = _load(source)
     features_out: list[dict[str, Any]] = []
     used: set[str] = set()
-    for index, feature in enumerate(data.get("features") or []):
+    for index, feature in enumerate(_features(data, source)):
         props = feature.get("properties") or {}
         geometry = feature.get("geometry") or {}
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
@@ -71,7 +92,14 @@ def import_polygons(
         features_out.append({"type": "Feature", "properties": out_props, "geometry": geometry})
     if not features_out:
         raise InvalidJurisdictions("no features to import")
-    return {"type": "FeatureCollection", "features": features_out}
+    collection = {"type": "FeatureCollection", "features": features_out}
+    # The geometries are copied as they came: refuse what the service could not load
+    # (malformed or projected coordinates), rather than write a file `check` rejects.
+    # Self-intersections are left to the loader, which repairs them and says so.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoRepairWarning)
+        parse_features(collection)
+    return collection
 
 
 def import_points(
@@ -91,7 +119,7 @@ def import_points(
     """
     aliases = {k.strip().lower(): v for k, v in (district_aliases or {}).items()}
     districts: dict[str, tuple[str, Any]] = {}
-    for feature in _load(districts_source).get("features") or []:
+    for feature in _features(_load(districts_source), districts_source):
         name = str((feature.get("properties") or {}).get(district_field) or "").strip()
         if name:
             geom = shape(feature["geometry"])
@@ -100,7 +128,7 @@ def import_points(
             districts[name.lower()] = (name, geom)
     grouped: dict[str, list[tuple[str, Any, Any]]] = {}
     skipped: list[str] = []
-    for index, feature in enumerate(_load(points_source).get("features") or []):
+    for index, feature in enumerate(_features(_load(points_source), points_source)):
         props = feature.get("properties") or {}
         name = str(props.get(name_field) or "").strip()
         raw_district = str(props.get(points_district_field) or "").strip()

@@ -58,6 +58,27 @@ def test_user_add_validates_role_and_unit(db_env: str) -> None:
     )
     assert bad_role.exit_code != 0
 
+    # A unit the jurisdictions do not have would give the officer an empty console.
+    typo = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "sho3",
+            "--role",
+            "station",
+            "--unit",
+            "Jaswantnagar",
+            "--password",
+            "pw-123456",
+        ],
+    )
+    assert typo.exit_code == 1 and "did you mean ETW-JASWANTNAGAR" in typo.output
+    moved = runner.invoke(app, ["user", "set", "sho1", "--unit", "ETW-SAIFAl"])
+    assert moved.exit_code == 1 and "unknown station id" in moved.output
+    moved = runner.invoke(app, ["user", "set", "sho1", "--role", "circle", "--unit", "Saifai"])
+    assert moved.exit_code == 0, moved.output
+
 
 def test_user_set_transfers_deactivates_and_resets(db_env: str) -> None:
     add = ["user", "add", "sho1", "--role", "station", "--unit", "ETW-JASWANTNAGAR"]
@@ -132,6 +153,50 @@ def test_jurisdictions_check_on_demo_data(db_env: str) -> None:
     assert "ETW-JASWANTNAGAR" in result.output or "stations" in result.output.lower()
 
 
+SHARED_GEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "geo"
+
+
+@pytest.mark.skipif(not SHARED_GEO.exists(), reason="real boundary data not found")
+def test_jurisdictions_import_says_what_it_skipped_and_what_it_could_not_write(
+    db_env: str, tmp_path: Path
+) -> None:
+    points = [
+        str(SHARED_GEO / "up_subdistrict_hq.geojson"),
+        "--name-field",
+        "LOC_NAME",
+        "--district-field",
+        "dtname",
+        "--districts",
+        str(SHARED_GEO / "up_districts.geojson"),
+    ]
+    out = tmp_path / "stations.geojson"
+    result = runner.invoke(app, ["jurisdictions", "import", *points, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # The tehsil points name six districts by their 2011 names (SOURCES.md): their
+    # stations are left out, and the operator is told which.
+    assert "skipped 21 station points" in result.output
+    assert "Bikapur, district Faizabad" in result.output
+    assert len(json.loads(out.read_text())["features"]) == 291
+    check = runner.invoke(app, ["jurisdictions", "check", str(out)])
+    assert check.exit_code == 0, check.output
+    nowhere = tmp_path / "missing-dir" / "stations.geojson"
+    result = runner.invoke(app, ["jurisdictions", "import", *points, "-o", str(nowhere)])
+    # Refused with a message, not a traceback.
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "error:" in result.output and "No such file or directory" in result.output
+    projected = tmp_path / "projected.geojson"
+    ring = [[431000, 2236000], [436000, 2236000], [436000, 2241000], [431000, 2236000]]
+    feature = {
+        "type": "Feature",
+        "properties": {"Name": "Capital"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    projected.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    args = [str(projected), "-o", str(out), "--name-field", "Name", "--district", "Khordha"]
+    result = runner.invoke(app, ["jurisdictions", "import", *args])
+    assert result.exit_code == 1 and "not lon/lat" in result.output
+
+
 @pytest.mark.parametrize(
     ("port", "configured", "expected"),
     [
@@ -175,3 +240,56 @@ def test_listen_url_for_wildcard_and_ipv6_hosts() -> None:
     assert listen_url("::", 9000) == "http://[::1]:9000"
     assert listen_url("::1", 9000) == "http://[::1]:9000"
     assert listen_url("dispatch.local", 80) == "http://dispatch.local:80"
+
+
+def test_serve_logs_one_json_line_per_request_without_query_or_body(tmp_path: Path) -> None:
+    """docs/operations.md: one JSON line per request on `dispatch.access` (method, path,
+    status, ms), never bodies, query strings or tokens."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "DISPATCH_ENV": "development",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(base + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        secret = "+919876543210"
+        httpx.get(f"{base}/api/v1/alerts", params={"station": secret, "token": "tok-abc"})
+        httpx.post(f"{base}/api/v1/alerts", json={"subject": {"phones": [secret]}})
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    logged = (out + err).decode()
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert {"method": "GET", "path": "/api/v1/alerts", "status": 401} in [
+        {k: v for k, v in line.items() if k != "ms"} for line in lines
+    ]
+    assert {"method", "path", "status", "ms"} == set(lines[-1])
+    assert "POST" in [line["method"] for line in lines]
+    assert secret not in logged and "tok-abc" not in logged and "station=" not in logged

@@ -159,8 +159,38 @@ class EventSequence(SQLModel, table=True):
 # ---------- API schemas ----------
 
 
+# How deep a partner's unknown fields may nest. They are kept and shown back on the alert's
+# page, and the API's JSON encoder stops at a few hundred levels: an alert stored deeper
+# could never be opened. Real partner payloads nest a handful of levels.
+MAX_EXTRA_DEPTH = 32
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether a JSON value holds objects or arrays more than `limit` levels deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _not_too_deep(self) -> _Open:
+        for key, value in (self.model_extra or {}).items():
+            if nests_deeper_than(value, MAX_EXTRA_DEPTH):
+                raise ValueError(f"field {key!r} nests deeper than {MAX_EXTRA_DEPTH} levels")
+        return self
 
 
 class SubjectIn(_Open):

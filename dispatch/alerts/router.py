@@ -23,6 +23,7 @@ from dispatch import metrics
 from dispatch.alerts import events
 from dispatch.alerts import service as alerts_service
 from dispatch.alerts.models import (
+    MAX_EXTRA_DEPTH,
     Alert,
     AlertDetail,
     AlertIn,
@@ -99,6 +100,12 @@ def parse_json_body(request: Request, body: bytes, model: type[BaseModel]) -> An
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"body is not valid JSON: {exc}"
+        ) from exc
+    except RecursionError as exc:
+        # Valid JSON nested past what the parser will follow: no field nests like that.
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"body nests deeper than {MAX_EXTRA_DEPTH} levels",
         ) from exc
     if not isinstance(data, dict):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body must be a JSON object")
@@ -268,6 +275,7 @@ def manual_alert(
         )
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    metrics.ALERTS_RECEIVED.labels("manual", str(intake.alert.station_id is not None)).inc()
     return intake_out(intake)
 
 

@@ -14,7 +14,7 @@ from dispatch.auth import service as auth_service
 from dispatch.auth.deps import CurrentUser, require_roles
 from dispatch.auth.models import Role, Token, User, UserPublic
 from dispatch.db import SessionDep
-from dispatch.deps import ClockDep, SettingsDep
+from dispatch.deps import ClockDep, ResolverDep, SettingsDep
 from dispatch.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -100,9 +100,13 @@ def list_users(session: SessionDep, _admin: AdminUser) -> list[UserPublic]:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def add_user(
-    body: UserCreate, session: SessionDep, clock: ClockDep, _admin: AdminUser
+    body: UserCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    resolver: ResolverDep,
+    _admin: AdminUser,
 ) -> UserPublic:
-    """Create a user (admins only)."""
+    """Create a user (admins only); the unit must be one of the jurisdictions'."""
     try:
         user = auth_service.create_user(
             session=session,
@@ -114,6 +118,7 @@ def add_user(
             full_name=body.full_name,
             phone=body.phone,
             language=body.language,
+            known=auth_service.known_units(resolver.index.stations.values()),
         )
     except auth_service.UserExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
@@ -139,7 +144,11 @@ class UserUpdate(BaseModel):
 
 @router.patch("/users/{username}")
 def change_user(
-    username: str, body: UserUpdate, session: SessionDep, admin: AdminUser
+    username: str,
+    body: UserUpdate,
+    session: SessionDep,
+    resolver: ResolverDep,
+    admin: AdminUser,
 ) -> UserPublic:
     """Change a user (admins only): transfer to another unit or role, deactivate or
     reactivate, reset the password (which also lifts a lockout). A deactivated user's tokens
@@ -158,7 +167,12 @@ def change_user(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: may not be null")
     changes = {name: getattr(body, name) for name in given}
     try:
-        user = auth_service.update_user(session=session, username=username, **changes)
+        user = auth_service.update_user(
+            session=session,
+            username=username,
+            known=auth_service.known_units(resolver.index.stations.values()),
+            **changes,
+        )
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except ValueError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from dispatch.auth.models import PartnerCredentials
+from dispatch.clock import FrozenClock
 from tests.helpers import JASWANTNAGAR_ID, make_alert, signed_post
 
 
@@ -175,3 +176,45 @@ def test_manual_intake_by_address_uses_gazetteer(
     assert r.status_code == 201, r.text
     assert r.json()["station"]["district"] == "Chandauli"
     assert r.json()["resolution"]["method"] == "gazetteer"
+
+
+def scraped(client: TestClient) -> dict[str, float]:
+    """The service's /metrics samples, by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    return {
+        sample.name + str(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(r.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_partner_and_manual_alerts_and_acknowledgements(
+    client: TestClient,
+    partner: PartnerCredentials,
+    auth: dict[str, dict[str, str]],
+    clock: FrozenClock,
+) -> None:
+    def received(source: str, resolved: bool) -> str:
+        labels = [("resolved", str(resolved)), ("source", source)]
+        return "dispatch_alerts_received_total" + str(labels)
+
+    acks = "dispatch_time_to_acknowledge_seconds_count[]"
+    before = scraped(client)
+    alert_id = new_alert(client, partner)
+    r = client.post(
+        "/api/v1/alerts/manual",
+        json={"category": "suicide_risk", "reported_by": "phone call", "station_id": "ETW-SAIFAI"},
+        headers=auth["cell"],
+    )
+    assert r.status_code == 201
+    clock.advance(seconds=45)
+    assert client.post(f"/api/v1/alerts/{alert_id}/ack", headers=auth["sho_jsw"]).status_code == 200
+    after = scraped(client)
+    for name in (received("partner", True), received("manual", True), acks):
+        assert after.get(name, 0) - before.get(name, 0) == 1, name
+    assert "dispatch_consoles_connected[]" in after
+    for name in ("dispatch_escalations_total[]", "dispatch_notification_failures_total[]"):
+        assert name in after

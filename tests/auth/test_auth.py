@@ -146,3 +146,34 @@ def test_bad_user_changes_are_refused_naming_the_problem(
         assert r.status_code == code and words in r.text, (username, body, r.text)
     me = client.get("/api/v1/auth/me", headers=auth["sho_jsw"]).json()
     assert me["unit"] == "ETW-JASWANTNAGAR" and me["role"] == "station"  # nothing changed
+
+
+def test_a_user_is_scoped_only_to_a_unit_the_jurisdictions_have(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    """A typo in a unit, or a station's name given for its id, used to make an account whose
+    console stayed empty: the officer would never see an alert."""
+    admin = auth["admin"]
+    body = {"username": "sho_new", "password": "long-enough-1", "role": "station"}
+    for unit, hint in (
+        ("Jaswantnagar", "ETW-JASWANTNAGAR"),
+        ("ETW-JASWANTNAGR", "ETW-JASWANTNAGAR"),
+    ):
+        r = client.post("/api/v1/users", json={**body, "unit": unit}, headers=admin)
+        assert r.status_code == 422 and "unknown station id" in r.text and hint in r.text, r.text
+    for role, unit in (("circle", "jaswantnagar"), ("district", "Etawa"), ("range", "Agra")):
+        r = client.post("/api/v1/users", json={**body, "role": role, "unit": unit}, headers=admin)
+        assert r.status_code == 422 and f"unknown {role} name" in r.text, r.text
+    for role, unit in (("station", "ETW-BAKEWAR"), ("circle", "Jaswantnagar")):
+        r = client.post(
+            "/api/v1/users",
+            json={**body, "username": f"new_{role}", "role": role, "unit": unit},
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+    r = client.patch("/api/v1/users/sho_jsw", json={"unit": "Saifai"}, headers=admin)
+    assert r.status_code == 422 and "ETW-SAIFAI" in r.text
+    r = client.patch(
+        "/api/v1/users/sho_jsw", json={"role": "district", "unit": "Etawah"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["unit"] == "Etawah"
