@@ -1,11 +1,15 @@
-"""Request size limits: 1 MiB everywhere, larger only where police upload photos and video."""
+"""Request size limits (1 MiB everywhere, larger only where police upload photos and video),
+and rate limits: logins per address, alerts per partner key."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
 from dispatch.auth.models import PartnerCredentials
+from dispatch.clock import FrozenClock
+from dispatch.config import Settings
 from dispatch.db import Database
+from dispatch.main import create_app
 from tests.alerts.test_intake import count_alerts
 from tests.helpers import make_alert, signed_post
 
@@ -66,3 +70,48 @@ def test_a_nul_escape_is_told_from_an_escaped_backslash() -> None:
     assert _holds_nul(b'{"a": "x\\u0000"}', _NUL_JSON)
     assert not _holds_nul(b'{"a": "x\\\\u0000"}', _NUL_JSON)  # an escaped backslash
     assert _holds_nul(b'{"a": "x\\\\\\u0000"}', _NUL_JSON)  # \\ then the escape
+
+
+def test_logins_from_one_address_are_limited_even_with_the_right_password(
+    settings: Settings, clock: FrozenClock, database: Database, users: object
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"login_rate_per_minute": 3}), clock=clock, database=database
+    )
+    with TestClient(app) as client:
+        wrong = {"username": "sho_jsw", "password": "guess-guess"}
+        for _ in range(3):
+            assert client.post("/api/v1/auth/token", data=wrong).status_code == 401
+        right = {"username": "cell", "password": "correct-horse-1"}
+        r = client.post("/api/v1/auth/token", data=right)
+        assert r.status_code == 429 and "too many login attempts" in r.json()["detail"]
+        assert 1 <= int(r.headers["retry-after"]) <= 61
+        # Another address is not held back by this one.
+        other = TestClient(app, client=("203.0.113.9", 50000))
+        assert other.post("/api/v1/auth/token", data=right).status_code == 200
+
+
+def test_a_partner_over_its_rate_is_429_and_nothing_is_stored(
+    settings: Settings, clock: FrozenClock, database: Database
+) -> None:
+    from dispatch.auth import service as auth_service
+
+    with database.session() as session:
+        meta = auth_service.create_partner(session=session, name="meta", now=clock.now())
+        other = auth_service.create_partner(session=session, name="other", now=clock.now())
+        session.commit()
+    app = create_app(
+        settings.model_copy(update={"partner_rate_per_second": 2}), clock=clock, database=database
+    )
+    with TestClient(app) as client:
+        codes = [
+            signed_post(client, "/api/v1/alerts", make_alert(external_id=f"m-{n}"), meta)
+            for n in range(3)
+        ]
+        assert [r.status_code for r in codes[:2]] == [201, 201]
+        assert codes[2].status_code == 429 and codes[2].headers["retry-after"] == "1"
+        assert "idempotent" in codes[2].json()["detail"]
+        assert count_alerts(database) == 2
+        # The limit is per partner key: another partner is served.
+        r = signed_post(client, "/api/v1/alerts", make_alert(external_id="o-1"), other)
+        assert r.status_code == 201
