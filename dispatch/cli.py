@@ -337,8 +337,7 @@ def audit_verify() -> None:
     """Check the whole timeline hash chain; exit 1 naming the first broken event."""
     from dispatch.alerts import events
 
-    database = Database(get_settings().database_url)
-    with database.session() as session:
+    with _database().session() as session:
         checked, broken = events.verify_chain(session)
     if broken is not None:
         typer.echo(

@@ -118,6 +118,13 @@ def test_user_add_prompts_for_password(db_env: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_a_partner_needs_a_name_and_an_empty_database_verifies(db_env: str) -> None:
+    blank = runner.invoke(app, ["partner", "add", "  "])
+    assert blank.exit_code == 1 and "partner name" in blank.output
+    empty = runner.invoke(app, ["audit", "verify"])  # a new install: nothing to check yet
+    assert empty.exit_code == 0 and "OK: 0 events" in empty.output, empty.output
+
+
 def test_audit_verify_passes_then_names_tampered_event(db_env: str) -> None:
     from dispatch.alerts import events
     from dispatch.alerts.events import EventType

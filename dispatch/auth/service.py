@@ -252,6 +252,9 @@ def user_from_token(*, session: Session, token: str, settings: Settings, now: da
 
 def create_partner(*, session: Session, name: str, now: datetime) -> PartnerCredentials:
     """Register a partner platform; the key and secret are returned once."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise ValueError("partner name: 1 to 120 characters (it names the partner's alerts)")
     if session.exec(select(Partner).where(Partner.name == name)).first():
         raise ValueError(f"partner {name!r} already exists")
     creds = PartnerCredentials(
