@@ -6,11 +6,13 @@ Each handler runs after the webhook's signature was verified (notify.webhooks.Tw
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from twilio.twiml.messaging_response import MessagingResponse
 
 import geo
 from dispatch import metrics
@@ -196,3 +198,35 @@ def try_ack(
             f"कोड {code} इस नंबर के लिए मान्य नहीं है। कंसोल लिंक देखें।",
         )
     return acknowledge_as(session=session, record=record, via=via, now=now)
+
+
+def ack_reply(
+    *,
+    session: Session,
+    form: Mapping[str, str],
+    now: datetime,
+    via: str,
+    region: str,
+    paged_numbers_only: bool = False,
+) -> str | None:
+    """The TwiML answer to a text that may be 'ACK <code>' (try_ack on the webhook's form):
+    None when the text is not for the escalation."""
+    result = try_ack(
+        session=session,
+        from_=form.get("From", ""),
+        body=form.get("Body", ""),
+        now=now,
+        via=via,
+        region=region,
+        paged_numbers_only=paged_numbers_only,
+    )
+    if result is None:
+        return None
+    return message_twiml(f"{result.message_en} / {result.message_hi}")
+
+
+def message_twiml(text: str) -> str:
+    """A TwiML answer of one message."""
+    reply = MessagingResponse()
+    reply.message(text)
+    return str(reply)

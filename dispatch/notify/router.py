@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.alerts import service as alerts_service
@@ -79,17 +78,13 @@ def twilio_sms(
     form: TwilioForm, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """An SMS to the service's number: 'ACK <code>' acknowledges as the officer who sent it."""
-    result = inbound.try_ack(
+    twiml = inbound.ack_reply(
         session=session,
-        from_=form.get("From", ""),
-        body=form.get("Body", ""),
+        form=form,
         now=clock.now(),
         via="sms",
         region=settings.default_phone_region,
     )
-    reply = MessagingResponse()
-    if result is None:
-        reply.message(f"{inbound.HOW_TO_ACK_EN} / {inbound.HOW_TO_ACK_HI}")
-    else:
-        reply.message(f"{result.message_en} / {result.message_hi}")
-    return Response(content=str(reply), media_type=XML)
+    if twiml is None:
+        twiml = inbound.message_twiml(f"{inbound.HOW_TO_ACK_EN} / {inbound.HOW_TO_ACK_HI}")
+    return Response(content=twiml, media_type=XML)

@@ -59,10 +59,9 @@ def whatsapp_inbound(
 
     The number is shared with the escalation's WhatsApp pages: an officer's reply 'ACK
     <code>' acknowledges the alert instead, and never enters the tip line."""
-    ack = inbound.try_ack(
+    ack = inbound.ack_reply(
         session=session,
-        from_=form.get("From", ""),
-        body=form.get("Body", ""),
+        form=form,
         now=clock.now(),
         via="whatsapp",
         region=settings.default_phone_region,
@@ -70,9 +69,7 @@ def whatsapp_inbound(
     )
     if ack is not None:
         session.commit()
-        answer = MessagingResponse()
-        answer.message(f"{ack.message_en} / {ack.message_hi}")
-        return Response(content=str(answer), media_type="application/xml")
+        return Response(content=ack, media_type="application/xml")
     state = request.app.state
     handled = bot.handle(
         session=session,
