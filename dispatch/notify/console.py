@@ -12,7 +12,6 @@ import threading
 from collections import deque
 
 from dispatch.notify.provider import OutboundMessage, SendResult
-from dispatch.pii import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class ConsoleProvider:
         log.info(
             "console transport: %s to %s (%s)",
             message.channel.value,
-            mask_phone(message.to),
+            message.recipient_for_logs(),
             message.ref or "-",
         )
         return SendResult(provider_id=f"CONSOLE{number:08d}", status="recorded")

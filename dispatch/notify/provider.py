@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dispatch.pii import mask_phone
+
 
 class Channel(StrEnum):
     """How a message reaches a person."""
@@ -32,6 +34,13 @@ class OutboundMessage:
     twiml: str | None = None
     content_sid: str | None = None
     content_variables: dict[str, str] = field(default_factory=dict)
+    # The recipient is a tip-line informant: their number is never written anywhere, not
+    # even masked (a few digits narrow down who informed).
+    informant: bool = False
+
+    def recipient_for_logs(self) -> str:
+        """How logs and stored errors name the recipient."""
+        return "an informant" if self.informant else mask_phone(self.to)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,11 @@ CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 _NUMBER = re.compile(r"\+\d[\d\s-]{6,}\d|\b\d{10,}\b")
 
 
-def redact_numbers(text: str) -> str:
-    """The text with every phone-number-like run of digits masked."""
+def redact_numbers(text: str, *, entirely: bool = False) -> str:
+    """The text with every phone-number-like run of digits masked (`entirely`: removed, for
+    an informant's number)."""
+    if entirely:
+        return _NUMBER.sub("[number]", text)
     return _NUMBER.sub(lambda m: mask_phone(re.sub(r"[\s-]", "", m.group(0))), text)
 
 
@@ -67,33 +70,29 @@ class TwilioProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Create the message or call; errors from Twilio or the network are returned."""
+
+        def failed(error: str) -> SendResult:
+            error = redact_numbers(error, entirely=message.informant)
+            return SendResult(provider_id=None, status="failed", error=error[:500])
+
         try:
             if message.channel is Channel.voice:
                 return self._call(message)
             return self._message(message)
         except TwilioRestException as exc:
             log.warning(
-                "twilio refused %s to %s: %s", message.channel, mask_phone(message.to), exc.code
+                "twilio refused %s to %s: %s",
+                message.channel,
+                message.recipient_for_logs(),
+                exc.code,
             )
-            return SendResult(
-                provider_id=None,
-                status="failed",
-                error=redact_numbers(f"twilio {exc.code}: {exc.msg}")[:500],
-            )
+            return failed(f"twilio {exc.code}: {exc.msg}")
         except (TwilioException, OSError, ValueError) as exc:
             log.warning("twilio unreachable for %s: %s", message.channel, type(exc).__name__)
-            return SendResult(
-                provider_id=None,
-                status="failed",
-                error=redact_numbers(f"{type(exc).__name__}: {exc}")[:500],
-            )
+            return failed(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # requests' errors, without importing requests here
             log.warning("twilio request failed: %s", type(exc).__name__)
-            return SendResult(
-                provider_id=None,
-                status="failed",
-                error=redact_numbers(f"{type(exc).__name__}: {exc}")[:500],
-            )
+            return failed(f"{type(exc).__name__}: {exc}")
 
     def _message(self, message: OutboundMessage) -> SendResult:
         kwargs: dict[str, Any] = {}

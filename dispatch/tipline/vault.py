@@ -71,7 +71,10 @@ class ContactVault:
     def send_text(self, provider: Provider, contact: TiplineContact, text: str) -> SendResult:
         """Free text to an informant (only inside WhatsApp's 24-hour window)."""
         message = OutboundMessage(
-            channel=Channel.whatsapp, to=self.open(contact.address_sealed), body=text
+            channel=Channel.whatsapp,
+            to=self.open(contact.address_sealed),
+            body=text,
+            informant=True,
         )
         return provider.send(message)
 
@@ -98,7 +101,9 @@ class ContactVault:
         to = self.open(contact.address_sealed)
         if now - contact.last_inbound_at < WHATSAPP_WINDOW:
             body = cat.say("action_taken", lang, ref=ref)
-            message = OutboundMessage(channel=Channel.whatsapp, to=to, body=body, ref=ref)
+            message = OutboundMessage(
+                channel=Channel.whatsapp, to=to, body=body, ref=ref, informant=True
+            )
             kind = "sent"
         elif content_sid:
             variables: dict[str, Any] = {"1": ref}
@@ -109,6 +114,7 @@ class ContactVault:
                 ref=ref,
                 content_sid=content_sid,
                 content_variables=variables,
+                informant=True,
             )
             kind = "template"
         else:

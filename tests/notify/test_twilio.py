@@ -16,8 +16,10 @@ from twilio.http.response import Response
 from dispatch.auth.models import PartnerCredentials
 from dispatch.clock import FrozenClock
 from dispatch.db import Database
+from dispatch.notify.console import ConsoleProvider
 from dispatch.notify.provider import Channel, OutboundMessage
 from dispatch.notify.twilio import TwilioProvider
+from dispatch.pii import mask_phone
 from tests.escalation.support import PHONES, events_of, new_alert, tick, twilio_app, twilio_settings
 from tests.helpers import make_alert
 from tests.notify.fake_twilio import (
@@ -133,6 +135,29 @@ def test_refusals_and_network_errors_come_back_as_failed_results(
     for channel in Channel:
         result = no_sender.send(OutboundMessage(channel, "+919876500003", "x"))
         assert not result.ok and "is not set" in str(result.error)
+
+
+def test_an_informants_number_is_named_nowhere_not_even_masked(
+    twilio: RecordingTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A masked police number keeps 4 of its 10 digits; for a tip-line informant that would
+    # narrow down who informed, so their number is never written at all.
+    caplog.set_level(logging.INFO)
+    number = "+919811122233"
+    twilio.refuse.add(number)
+    tip_notice = OutboundMessage(Channel.whatsapp, number, "x", informant=True)
+    result = provider(twilio).send(tip_notice)
+    assert not result.ok and "21211" in str(result.error)
+    console = ConsoleProvider("http://127.0.0.1:8000")
+    assert console.send(tip_notice).ok
+    written = caplog.text + str(result.error)
+    assert "informant" in caplog.text
+    for digits in (number, mask_phone(number), "981112", "2233"):
+        assert digits not in written, digits
+    # A police contact's number is still shown masked, so a refusal can be traced.
+    twilio.refuse.add("+919876500001")
+    provider(twilio).send(OutboundMessage(Channel.sms, "+919876500001", "x"))
+    assert mask_phone("+919876500001") in caplog.text
 
 
 def _gathers(twiml: str) -> list[ElementTree.Element]:
