@@ -1,8 +1,10 @@
-// Care: close an alert with its outcome (alert page), reopen (supervisors), the person's earlier
-// history, and the "Follow-ups due" list. Uses window.Dispatch only; does nothing without it.
+// Care: close an alert with its outcome (alert page), reopen (supervisors), counselling given
+// (log and list), the person's earlier history, and the "Follow-ups due" list. Uses window.Dispatch only; does nothing without it.
 const D = window.Dispatch;
 const OUTCOMES = ['attempt_interrupted', 'found_safe_counselled', 'hospitalised', 'not_traced',
   'false_alarm', 'transferred', 'deceased'];
+const COUNSELLED_BY = ['police_officer', 'counsellor', 'tele_manas_14416', 'dmhp'];
+const RECIPIENTS = ['person', 'family'];
 
 function el(tag, attrs = {}, ...kids) {
   const node = document.createElement(tag);
@@ -40,6 +42,12 @@ function strings() {
     'care.record': 'Record', 'care.contact_made': 'Contact made', 'care.state': "Person's state",
     'care.referral': 'Referral', 'care.overdue': 'overdue', 'care.due': 'Due {t}',
     'care.elsewhere': '{n} more in other areas (ask the state cell)',
+    'care.counselling': 'Counselling', 'care.counsel_add': 'Log counselling',
+    'care.counsel_to': 'Given to', 'care.counsel_by': 'By', 'care.counsel_name': 'Counsellor name',
+    'care.counsel_at': 'When (blank: now)', 'care.counsel_none': 'No counselling logged yet.',
+    'recipient.person': 'the person', 'recipient.family': 'the family',
+    'by.police_officer': 'police officer', 'by.counsellor': 'counsellor',
+    'by.tele_manas_14416': 'Tele-MANAS 14416 referral', 'by.dmhp': 'District Mental Health Programme',
   });
   for (const o of OUTCOMES) en[`outcome.${o}`] = o.replace(/_/g, ' ');
   if (!D || !D.i18n || typeof D.i18n.add !== 'function') return;
@@ -56,6 +64,12 @@ function strings() {
     'outcome.attempt_interrupted': 'प्रयास रोका गया', 'outcome.found_safe_counselled': 'सुरक्षित मिला, परामर्श दिया',
     'outcome.hospitalised': 'अस्पताल में भर्ती', 'outcome.not_traced': 'पता नहीं चला',
     'outcome.false_alarm': 'झूठा अलार्म', 'outcome.transferred': 'स्थानांतरित', 'outcome.deceased': 'मृत',
+    'care.counselling': 'परामर्श', 'care.counsel_add': 'परामर्श दर्ज करें',
+    'care.counsel_to': 'किसे दिया', 'care.counsel_by': 'किसने', 'care.counsel_name': 'परामर्शदाता का नाम',
+    'care.counsel_at': 'कब (खाली: अभी)', 'care.counsel_none': 'अभी तक कोई परामर्श दर्ज नहीं।',
+    'recipient.person': 'व्यक्ति', 'recipient.family': 'परिवार',
+    'by.police_officer': 'पुलिस अधिकारी', 'by.counsellor': 'परामर्शदाता',
+    'by.tele_manas_14416': 'टेली-मानस 14416 रेफ़रल', 'by.dmhp': 'जिला मानसिक स्वास्थ्य कार्यक्रम',
   });
 }
 
@@ -82,6 +96,47 @@ function closeForm(id, onDone) {
   return form;
 }
 
+// Counselling given to the person or the family, on any alert in scope (open or closed: it
+// often follows the rescue by days), with the entries logged so far.
+async function counsellingSection(id) {
+  const section = el('section', { class: 'care-counselling' }, el('h3', {}, tr('care.counselling')));
+  const list = el('ul', { class: 'care-counselling-list' });
+  const show = (entries) => {
+    list.replaceChildren(...(entries.length ? entries.map((c) => el('li', { 'data-by': c.by },
+      `${when(c.at)} · ${tr(`recipient.${c.recipient}`)} · ${tr(`by.${c.by}`)}`,
+      c.counsellor_name ? ` (${c.counsellor_name})` : '',
+      c.notes ? el('div', { class: 'muted small' }, c.notes) : null))
+      : [el('li', { class: 'muted' }, tr('care.counsel_none'))]));
+  };
+  try { show(await D.api(`/api/v1/alerts/${id}/counselling`)); }
+  catch (err) { list.replaceChildren(el('li', { class: 'error' }, problem(err))); }
+  const msg = el('p', { class: 'error small' });
+  const recipient = el('select', { name: 'recipient', required: true },
+    RECIPIENTS.map((r) => el('option', { value: r }, tr(`recipient.${r}`))));
+  const by = el('select', { name: 'by', required: true },
+    COUNSELLED_BY.map((b) => el('option', { value: b }, tr(`by.${b}`))));
+  const name = el('input', { name: 'counsellor_name', maxlength: 200 });
+  const at = el('input', { name: 'at', type: 'datetime-local' });
+  const notes = el('textarea', { name: 'notes', rows: 2, maxlength: 10000 });
+  const row = (label, input) => el('label', { class: 'field' }, tr(label), input);
+  const form = el('form', { class: 'care-counsel inline-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const body = { recipient: recipient.value, by: by.value, counsellor_name: name.value || null,
+      notes: notes.value || null };
+    if (at.value) body.at = new Date(at.value).toISOString();
+    try {
+      await D.api(`/api/v1/alerts/${id}/counselling`, { method: 'POST', json: body });
+      msg.textContent = '';
+      form.reset();
+      show(await D.api(`/api/v1/alerts/${id}/counselling`));
+    } catch (err) { msg.textContent = problem(err); }
+  } }, row('care.counsel_to', recipient), row('care.counsel_by', by), row('care.counsel_name', name),
+  row('care.counsel_at', at), row('care.notes', notes),
+  el('button', { type: 'submit' }, tr('care.counsel_add')), msg);
+  section.append(list, form);
+  return section;
+}
+
 function reopenForm(id, onDone) {
   const msg = el('p', { class: 'error small' });
   const reason = el('input', { name: 'reason', required: true, maxlength: 5000 });
@@ -98,6 +153,7 @@ async function fillPanel(panel, id, status) {
   const refresh = () => (D.go ? D.go(`#/alerts/${id}`) : location.reload());
   if (status !== 'closed') panel.append(closeForm(id, refresh));
   else if (D.user && ['supervisor', 'admin'].includes(D.user.role)) panel.append(reopenForm(id, refresh));
+  panel.append(await counsellingSection(id));
   try {
     const hist = await D.api(`/api/v1/alerts/${id}/history`);
     if (!hist.earlier.length && !hist.outside_scope) return;
