@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+import geo
 from dispatch.auth import service as auth_service
 from dispatch.auth.models import Role
 from dispatch.care import cli as care_cli
@@ -37,16 +38,13 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 
 
-def _known_units() -> auth_service.KnownUnits:
-    """The units of the configured jurisdictions file, which users are scoped to."""
+def _jurisdictions() -> geo.JurisdictionIndex:
+    """The configured jurisdictions, whose units users are scoped to."""
     import warnings
-
-    import geo
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", geo.GeoRepairWarning)
-        index = geo.JurisdictionIndex.from_geojson(get_settings().jurisdictions_path)
-    return auth_service.known_units(index.stations.values())
+        return geo.JurisdictionIndex.from_geojson(get_settings().jurisdictions_path)
 
 
 def _database() -> Database:
@@ -178,7 +176,7 @@ def user_add(
                 full_name=full_name,
                 phone=phone,
                 language=language,
-                known=_known_units(),
+                index=_jurisdictions(),
             )
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -226,7 +224,7 @@ def user_set(
             user = auth_service.update_user(
                 session=session,
                 username=username,
-                known=_known_units() if "role" in changes or "unit" in changes else None,
+                index=_jurisdictions() if "role" in changes or "unit" in changes else None,
                 **changes,
             )
         except (LookupError, ValueError) as exc:
@@ -242,8 +240,6 @@ def user_set(
 @jurisdictions_app.command("check")
 def jurisdictions_check(file: Path) -> None:
     """Validate a jurisdictions file: features, repairs, overlaps, gaps, area per station."""
-    import geo
-
     try:
         report = geo.check_report(file)
     except (OSError, ValueError) as exc:
@@ -270,8 +266,6 @@ def jurisdictions_import(
     districts_name_field: Annotated[str, typer.Option(help="District name property")] = "district",
 ) -> None:
     """Build a jurisdictions file from station polygons, or from station points and districts."""
-    import geo
-
     try:
         if districts is not None:
             collection = geo.import_points(

@@ -516,6 +516,15 @@ class JurisdictionIndex:
             )
         return {"type": "FeatureCollection", "features": features}
 
+    def unit_names(self, level: str) -> set[str]:
+        """The units of one level of the hierarchy: the station ids ('station'), or the
+        names of the circles, districts or ranges ('circle', 'district', 'range')."""
+        if level == "station":
+            return set(self.stations)
+        if level not in ("circle", "district", "range"):
+            raise ValueError(f"no unit level {level!r}")
+        return {name for s in self.stations.values() if (name := getattr(s, level))}
+
     def units(self) -> dict[str, Any]:
         """The hierarchy range > district > circle > stations."""
         ranges: dict[str, Any] = {}

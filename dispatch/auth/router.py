@@ -118,7 +118,7 @@ def add_user(
             full_name=body.full_name,
             phone=body.phone,
             language=body.language,
-            known=auth_service.known_units(resolver.index.stations.values()),
+            index=resolver.index,
         )
     except auth_service.UserExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
@@ -170,7 +170,7 @@ def change_user(
         user = auth_service.update_user(
             session=session,
             username=username,
-            known=auth_service.known_units(resolver.index.stations.values()),
+            index=resolver.index,
             **changes,
         )
     except LookupError as exc:

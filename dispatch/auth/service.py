@@ -7,15 +7,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+import geo
 from dispatch.auth.models import STATE_WIDE_ROLES, Partner, PartnerCredentials, Role, User
 from dispatch.config import Settings
 
@@ -65,32 +64,17 @@ def validate_unit(role: Role, unit: str | None) -> str | None:
     return unit.strip()
 
 
-KnownUnits = dict[Role, set[str]]
-
-
-def known_units(stations: Iterable[Any]) -> KnownUnits:
-    """The units a user may be scoped to: the ids of the stations (geo.Station) and the
-    names of their circles, districts and ranges."""
-    units: KnownUnits = {Role.station: set(), Role.circle: set(), Role.district: set()}
-    units[Role.range] = set()
-    for station in stations:
-        units[Role.station].add(station.id)
-        units[Role.district].add(station.district)
-        if station.circle:
-            units[Role.circle].add(station.circle)
-        if station.range:
-            units[Role.range].add(station.range)
-    return units
-
-
-def check_unit_known(role: Role, unit: str | None, known: KnownUnits | None) -> None:
+def check_unit_known(role: Role, unit: str | None, index: geo.JurisdictionIndex | None) -> None:
     """ValueError unless the unit is one of the jurisdictions' units for this role: a user
     scoped to a unit that does not exist (a typo, a station's name for its id) would be
     given an empty console and never see an alert."""
-    if known is None or unit is None or role not in known or unit in known[role]:
+    if index is None or unit is None or role in STATE_WIDE_ROLES:
+        return
+    known = index.unit_names(role.value)
+    if unit in known:
         return
     kind = "station id" if role is Role.station else f"{role.value} name"
-    by_folded = {name.casefold(): name for name in known[role]}
+    by_folded = {name.casefold(): name for name in known}
     close = difflib.get_close_matches(unit.casefold(), sorted(by_folded), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(by_folded[c] for c in close)}?" if close else ""
     raise ValueError(f"unknown {kind} {unit!r}: not in the jurisdictions{hint}")
@@ -107,14 +91,14 @@ def create_user(
     full_name: str = "",
     phone: str | None = None,
     language: str = "en",
-    known: KnownUnits | None = None,
+    index: geo.JurisdictionIndex | None = None,
 ) -> User:
-    """Add a user; raises UserExists or ValueError for bad input (with `known`, also for a
-    unit the jurisdictions do not have)."""
+    """Add a user; raises UserExists or ValueError for bad input (with the jurisdictions'
+    `index`, also for a unit they do not have)."""
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
     unit = validate_unit(role, unit)
-    check_unit_known(role, unit, known)
+    check_unit_known(role, unit, index)
     if session.exec(select(User).where(User.username == username)).first():
         raise UserExists(f"user {username!r} already exists")
     user = User(
@@ -150,11 +134,11 @@ def update_user(
     full_name: str | Keep = KEEP,
     phone: str | Keep | None = KEEP,
     language: str | Keep = KEEP,
-    known: KnownUnits | None = None,
+    index: geo.JurisdictionIndex | None = None,
 ) -> User:
     """Change a user: an officer transferred to another unit, promoted, or gone (inactive);
     a new password, which also lifts a lockout. LookupError for an unknown user, ValueError
-    for a bad value (with `known`, also for a new unit the jurisdictions do not have). Their
+    for a bad value (with the jurisdictions' `index`, also for a new unit they do not have). Their
     tokens stop working at once if they are made inactive, and their live consoles close
     within a heartbeat after any change of role, unit or activity."""
     user = session.exec(select(User).where(User.username == username)).first()
@@ -167,7 +151,7 @@ def update_user(
         if isinstance(unit, Keep):
             unit = user.unit if new_role.value == user.role else None
         new_unit = validate_unit(new_role, unit)
-        check_unit_known(new_role, new_unit, known)
+        check_unit_known(new_role, new_unit, index)
         user.unit = new_unit
         user.role = new_role.value
     if not isinstance(password, Keep):

@@ -71,16 +71,7 @@ def unit_of(post: Post, alert: Alert) -> str | None:
 
 def known_units(index: geo.JurisdictionIndex, kind: UnitKind) -> set[str]:
     """Every unit of a kind in the loaded jurisdictions."""
-    stations = index.stations.values()
-    if kind is UnitKind.station:
-        return set(index.stations)
-    if kind is UnitKind.circle:
-        return {s.circle for s in stations if s.circle}
-    if kind is UnitKind.district:
-        return {s.district for s in stations}
-    if kind is UnitKind.range:
-        return {s.range for s in stations if s.range}
-    return set()
+    return set() if kind is UnitKind.state else index.unit_names(kind.value)
 
 
 def add_contact(
