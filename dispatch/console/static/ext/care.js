@@ -1,5 +1,6 @@
 // Care: close an alert with its outcome (alert page), reopen (supervisors), counselling given
-// (log and list), the person's earlier history, and the "Follow-ups due" list. Uses window.Dispatch only; does nothing without it.
+// (log and list), the person's earlier history, and the "Follow-ups due" list. Uses
+// window.Dispatch only; does nothing without it.
 const D = window.Dispatch;
 const OUTCOMES = ['attempt_interrupted', 'found_safe_counselled', 'hospitalised', 'not_traced',
   'false_alarm', 'transferred', 'deceased'];
@@ -73,6 +74,9 @@ function strings() {
   });
 }
 
+// A labelled form field.
+const row = (label, input) => el('label', { class: 'field' }, tr(label), input);
+
 function closeForm(id, onDone) {
   const msg = el('p', { class: 'error small' });
   const outcome = el('select', { name: 'outcome', required: true },
@@ -81,7 +85,6 @@ function closeForm(id, onDone) {
   const contacted = el('input', { name: 'contacted_at', type: 'datetime-local' });
   const attended = el('input', { name: 'attended_by' });
   const notes = el('textarea', { name: 'notes', rows: 2 });
-  const row = (label, input) => el('label', { class: 'field' }, tr(label), input);
   const form = el('form', { class: 'care-close inline-form', onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { outcome: outcome.value, notes: notes.value || null,
@@ -118,7 +121,6 @@ async function counsellingSection(id) {
   const name = el('input', { name: 'counsellor_name', maxlength: 200 });
   const at = el('input', { name: 'at', type: 'datetime-local' });
   const notes = el('textarea', { name: 'notes', rows: 2, maxlength: 10000 });
-  const row = (label, input) => el('label', { class: 'field' }, tr(label), input);
   const form = el('form', { class: 'care-counsel inline-form', onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { recipient: recipient.value, by: by.value, counsellor_name: name.value || null,
@@ -144,7 +146,7 @@ function reopenForm(id, onDone) {
     ev.preventDefault();
     try { await D.api(`/api/v1/alerts/${id}/reopen`, { method: 'POST', json: { reason: reason.value } }); onDone(); }
     catch (err) { msg.textContent = problem(err); }
-  } }, el('label', { class: 'field' }, tr('care.reason'), reason),
+  } }, row('care.reason', reason),
   el('button', { type: 'submit' }, tr('care.reopen')), msg);
 }
 
